@@ -1,0 +1,1 @@
+"""The platform core: settings, embedded runtime, landing contract, loader and CLI."""

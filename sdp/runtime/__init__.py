@@ -1,0 +1,1 @@
+"""The platform's runtime services: embedded on one machine by default, real ones by URL."""

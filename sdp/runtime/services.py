@@ -1,0 +1,142 @@
+"""Bring the runtime up and down, and say where each service is and whether it is healthy."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import yaml
+
+from sdp.runtime.java import java_home, java_status
+from sdp.runtime.postgres import DAGSTER_DB, EmbeddedPostgres, check_server
+from sdp.settings import Settings
+
+
+def warehouse_url(settings: Settings) -> str:
+    if settings.warehouse_url:
+        return settings.warehouse_url
+    return EmbeddedPostgres(settings).url()
+
+
+def dagster_storage_url(settings: Settings) -> str:
+    if settings.dagster_storage_url:
+        return settings.dagster_storage_url
+    if settings.warehouse_url:
+        return settings.warehouse_url
+    return EmbeddedPostgres(settings).url(DAGSTER_DB)
+
+
+def write_dagster_instance(settings: Settings) -> None:
+    """dagster.yaml: runs, events and schedules in the platform's PostgreSQL.
+
+    The storage URL is read from the environment at run time, so the file holds no secret;
+    `sdp env` (and every `sdp` command that starts Dagster) exports it.
+    """
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    instance = {
+        "storage": {"postgres": {"postgres_url": {"env": "SDP_DAGSTER_STORAGE_URL"}}},
+        "run_coordinator": {
+            "module": "dagster.core.run_coordinator",
+            "class": "QueuedRunCoordinator",
+            # two cores: more concurrent runs only thrash
+            "config": {"max_concurrent_runs": 2},
+        },
+        "telemetry": {"enabled": False},
+    }
+    path = settings.dagster_home / "dagster.yaml"
+    text = yaml.safe_dump(instance, sort_keys=False)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+
+
+def service_env(settings: Settings) -> dict[str, str]:
+    """Variables every child process (dagster, dbt, spark) needs to find the services."""
+    env = {
+        "SDP_HOME": str(settings.home),
+        "SDP_LANDING": str(settings.landing),
+        "DAGSTER_HOME": str(settings.dagster_home),
+        "SDP_DAGSTER_STORAGE_URL": dagster_storage_url(settings),
+        "JAVA_HOME": str(java_home(settings)),
+        "SPARK_MASTER": settings.spark_master,
+    }
+    if not settings.embedded_warehouse:
+        env["SDP_WAREHOUSE_URL"] = warehouse_url(settings)
+    if settings.kafka_bootstrap_servers:
+        env["KAFKA_BOOTSTRAP_SERVERS"] = settings.kafka_bootstrap_servers
+    return env
+
+
+def up(settings: Settings) -> dict:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.landing.mkdir(parents=True, exist_ok=True)
+    if settings.embedded_warehouse:
+        EmbeddedPostgres(settings).start()
+    write_dagster_instance(settings)
+    return status(settings)
+
+
+def down(settings: Settings) -> dict:
+    if settings.embedded_warehouse:
+        EmbeddedPostgres(settings).stop()
+    return status(settings)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _redact(url: str) -> str:
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
+
+
+def status(settings: Settings) -> dict:
+    """One key per service: where it is, where its data is, whether it is healthy."""
+    pg = EmbeddedPostgres(settings)
+    if settings.embedded_warehouse:
+        if pg.initialised() and pg.running():
+            health = check_server(pg.url())
+        else:
+            health = {"healthy": False, "error": "not running (sdp up)"}
+        warehouse = {
+            "mode": "embedded",
+            "url": _redact(pg.url()) if pg.initialised() else None,
+            "address": f"127.0.0.1:{settings.pg_port}",
+            "data_dir": str(pg.data),
+            "log": str(pg.log_file),
+            **health,
+        }
+    else:
+        warehouse = {
+            "mode": "external",
+            "url": _redact(settings.warehouse_url or ""),
+            "data_dir": None,
+            **check_server(settings.warehouse_url or ""),
+        }
+    try:
+        storage_url = dagster_storage_url(settings)
+        storage = check_server(storage_url)
+    except RuntimeError as exc:
+        storage_url, storage = "", {"healthy": False, "error": str(exc)}
+    dagster = {
+        "url": f"http://127.0.0.1:{settings.dagster_port}",
+        "ui_running": _listening(settings.dagster_port),
+        "dagster_home": str(settings.dagster_home),
+        "storage_url": _redact(storage_url),
+        **storage,
+    }
+    return {
+        "warehouse": warehouse,
+        "dagster": dagster,
+        "java": java_status(settings),
+        "landing": {
+            "path": str(settings.landing),
+            "healthy": settings.landing.is_dir() and os.access(settings.landing, os.W_OK),
+        },
+    }
