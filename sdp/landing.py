@@ -195,7 +195,9 @@ class BatchWriter:
             landed_at=self.landed_at.isoformat(),
         )
         write_manifest(self.dir, manifest)
-        return Manifest(**{**asdict(manifest), "path": self.dir / (self.batch_id + MANIFEST_SUFFIX)})
+        return Manifest(
+            **{**asdict(manifest), "path": self.dir / (self.batch_id + MANIFEST_SUFFIX)}
+        )
 
     def __enter__(self) -> BatchWriter:
         return self

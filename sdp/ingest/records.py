@@ -29,7 +29,11 @@ def _decoded_lines(data: bytes) -> Iterator[tuple[int, str, str | None]]:
             yield number, raw.decode("utf-8"), None
         except UnicodeDecodeError as exc:
             text = raw.decode("utf-8", errors="backslashreplace")
-            yield number, text, f"bytes {raw[exc.start:exc.end]!r} at column {exc.start + 1} are not UTF-8"
+            yield (
+                number,
+                text,
+                f"bytes {raw[exc.start : exc.end]!r} at column {exc.start + 1} are not UTF-8",
+            )
 
 
 class _LineFeed:

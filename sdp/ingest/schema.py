@@ -66,9 +66,7 @@ def entity_table_ddl(entity: Entity) -> list[sql.Composable]:
     columns = [_column_ddl(c) for c in entity.columns] + lineage
     statements: list[sql.Composable] = [
         sql.SQL("create sequence if not exists {}").format(seq),
-        sql.SQL("create table if not exists {} ({})").format(
-            table, sql.SQL(", ").join(columns)
-        ),
+        sql.SQL("create table if not exists {} ({})").format(table, sql.SQL(", ").join(columns)),
     ]
     statements.append(
         sql.SQL("comment on table {} is {}").format(
@@ -122,7 +120,8 @@ create table if not exists {SCHEMA}.{LOADS_TABLE} (
     missing_columns text[] not null default '{{}}',
     loaded_at timestamptz not null default now()
 );
-create index if not exists {LOADS_TABLE}_partition on {SCHEMA}.{LOADS_TABLE} (source, entity, partition_date);
+create index if not exists {LOADS_TABLE}_partition
+    on {SCHEMA}.{LOADS_TABLE} (source, entity, partition_date);
 comment on table {SCHEMA}.{LOADS_TABLE} is
     'one row per landed batch: the idempotency key and the load outcome';
 """

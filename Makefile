@@ -1,0 +1,65 @@
+# The two commands: `make run` (the platform, end to end) and `make test` (the suite).
+# Both create or refresh .venv and are safe to repeat.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SDP := $(BIN)/sdp
+STAMP := $(VENV)/.installed
+# tests use their own state and port, so they never touch what `make run` built
+TEST_ENV := SDP_HOME=$(CURDIR)/.sdp/test SDP_PG_PORT=55433 SDP_DAGSTER_PORT=3001
+
+.PHONY: install run test dagster-cli-check ui status down bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+run: install
+	@$(SDP) up
+	@$(SDP) generate --scenario scenarios/default.yaml
+	@$(SDP) materialize
+	@$(SDP) summary
+
+test: install
+	@$(BIN)/ruff check --quiet .
+	@$(TEST_ENV) $(SDP) up >/dev/null
+	@$(TEST_ENV) $(BIN)/pytest; status=$$?; \
+	  if [ $$status -eq 0 ]; then $(MAKE) --no-print-directory dagster-cli-check; status=$$?; fi; \
+	  $(TEST_ENV) $(SDP) down >/dev/null; exit $$status
+
+# The dagster CLI as CI uses it: validate the workspace, then materialize the raw group for
+# one landed day of a small scenario, through the Postgres-backed instance.
+dagster-cli-check:
+	@$(TEST_ENV) SDP_LANDING=$(CURDIR)/.sdp/test/landing-cli $(SDP) generate \
+	  --scenario scenarios/default.yaml --customers 200 --days 2 >/dev/null
+	@$(TEST_ENV) $(SDP) validate
+	@$(TEST_ENV) SDP_LANDING=$(CURDIR)/.sdp/test/landing-cli $(SDP) materialize \
+	  --select 'group:raw' \
+	  --partition $$($(TEST_ENV) SDP_LANDING=$(CURDIR)/.sdp/test/landing-cli $(SDP) days | head -1) \
+	  >/dev/null
+
+ui: install
+	@$(SDP) up >/dev/null
+	@$(SDP) ui
+
+status: install
+	@$(SDP) status
+
+down: install
+	@$(SDP) down
+
+bench: install
+	@$(TEST_ENV) $(SDP) up >/dev/null
+	@$(TEST_ENV) $(BIN)/python benchmarks/ingest.py; status=$$?; \
+	  $(TEST_ENV) $(SDP) down >/dev/null; exit $$status
+
+lint: install
+	@$(BIN)/ruff check .
+
+clean: down
+	rm -rf .sdp

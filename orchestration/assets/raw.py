@@ -1,0 +1,134 @@
+"""Group `raw`: one daily-partitioned asset per source entity of the landing contract."""
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    BackfillPolicy,
+    Config,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from pydantic import Field
+
+from orchestration.partitions import daily_partitions
+from orchestration.resources import LandingResource, WarehouseResource
+from sdp.contracts import Entity, load_contract
+from sdp.ingest.partition import PartitionLoad, load_partition
+
+
+class RawLoadConfig(Config):
+    batch_ids: list[str] = Field(
+        default_factory=list,
+        description="load only these batches of the partition (the sensors set it); empty: all",
+    )
+    force: bool = Field(
+        default=False, description="reload batches already loaded with the same content"
+    )
+
+
+def raw_asset_key(entity: Entity) -> AssetKey:
+    return AssetKey(["raw", entity.qualified])
+
+
+def _batches_table(loads: list[PartitionLoad]) -> str:
+    rows = [
+        "| day | batch | status | loaded | rejected | method | seconds |",
+        "|---|---|---|---:|---:|---|---:|",
+    ]
+    for load in loads:
+        for b in load.batches:
+            rows.append(
+                f"| {b.partition_date} | {b.batch_id} | {b.status} | {b.rows_loaded:,} | "
+                f"{b.rows_rejected:,} | {b.method} | {b.seconds:.2f} |"
+            )
+    return "\n".join(rows)
+
+
+def _rejects_table(totals: dict[str, int]) -> str:
+    rows = ["| rule | rows |", "|---|---:|"]
+    rows += [f"| {rule} | {n:,} |" for rule, n in sorted(totals.items(), key=lambda kv: -kv[1])]
+    return "\n".join(rows)
+
+
+def build_raw_asset(entity: Entity) -> AssetsDefinition:
+    columns = ", ".join(f"{c.name}{'*' if c.required else ''} ({c.type})" for c in entity.columns)
+
+    @asset(
+        key=raw_asset_key(entity),
+        group_name="raw",
+        kinds={"postgres"},
+        partitions_def=daily_partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        description=(
+            f"`{entity.source}.{entity.name}` batches landed for the day, loaded with COPY into "
+            f"`raw.{entity.qualified}`; rows breaking the contract go to `raw._rejects`. "
+            f"Key: ({', '.join(entity.key)}). Columns (* required): {columns}."
+        ),
+        metadata={"table": f"raw.{entity.qualified}", "source": entity.source},
+    )
+    def _raw(
+        context: AssetExecutionContext,
+        config: RawLoadConfig,
+        warehouse: WarehouseResource,
+        landing: LandingResource,
+    ) -> MaterializeResult:
+        days = context.partition_keys
+        loads: list[PartitionLoad] = []
+        with warehouse.connect_raw() as conn:
+            for day in days:
+                loads.append(
+                    load_partition(
+                        conn,
+                        landing.root(),
+                        entity,
+                        day,
+                        log=context.log.info,
+                        batch_ids=set(config.batch_ids) or None,
+                        force=config.force,
+                    )
+                )
+            total_rows = conn.execute(f'select count(*) from raw."{entity.qualified}"').fetchone()[
+                0
+            ]
+        rejected_batches = [b for load in loads for b in load.rejected_batches]
+        rejects: dict[str, int] = {}
+        for load in loads:
+            for rule, n in load.rejects_by_rule().items():
+                rejects[rule] = rejects.get(rule, 0) + n
+        seconds = sum(load.seconds for load in loads)
+        rows_in = sum(load.rows_in for load in loads)
+        metadata = {
+            "rows_loaded": MetadataValue.int(sum(load.rows_loaded for load in loads)),
+            "rows_rejected": MetadataValue.int(sum(load.rows_rejected for load in loads)),
+            "batches": MetadataValue.int(sum(len(load.batches) for load in loads)),
+            "bytes": MetadataValue.int(sum(load.bytes for load in loads)),
+            "seconds": MetadataValue.float(round(seconds, 3)),
+            "rows_per_second": MetadataValue.float(round(rows_in / seconds, 1) if seconds else 0.0),
+            "table_rows_total": MetadataValue.int(total_rows),
+            "batch_outcomes": MetadataValue.md(_batches_table(loads)),
+            "rejects_by_rule": MetadataValue.md(_rejects_table(rejects)),
+        }
+        extra = sorted({c for load in loads for b in load.batches for c in b.extra_columns})
+        missing = sorted({c for load in loads for b in load.batches for c in b.missing_columns})
+        if extra:
+            metadata["extra_columns_ignored"] = MetadataValue.text(", ".join(extra))
+        if missing:
+            metadata["optional_columns_missing"] = MetadataValue.text(", ".join(missing))
+        if not any(load.batches for load in loads):
+            context.log.warning(f"no batch landed for {entity.qualified} on {', '.join(days)}")
+        if rejected_batches:
+            # the good batches are committed; the run still fails so that nobody misses it
+            raise Failure(
+                description="; ".join(f"{b.batch_id}: {b.error}" for b in rejected_batches),
+                metadata=metadata,
+            )
+        return MaterializeResult(metadata=metadata)
+
+    return _raw
+
+
+def raw_assets() -> list[AssetsDefinition]:
+    return [build_raw_asset(entity) for entity in load_contract().entities]

@@ -1,0 +1,271 @@
+"""`sdp`: run the platform on one machine, and look inside it.
+
+The CLI never imports Dagster: it drives the code location through the dagster CLI, the way CI
+and an operator's scripts do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from sdp.settings import VARIABLES, load_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _settings():
+    try:
+        return load_settings()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _print_status(state: dict) -> None:
+    for name, info in state.items():
+        healthy = info.get("healthy")
+        mark = {True: "ok", False: "DOWN", None: "-"}[healthy]
+        where = info.get("url") or info.get("address") or info.get("path") or info.get("java_home")
+        click.echo(f"{name:<10} {mark:<5} {where}")
+        for key in ("data_dir", "log", "dagster_home", "version", "error"):
+            if info.get(key):
+                click.echo(f"{'':<16}{key}: {info[key]}")
+
+
+@click.group()
+def main() -> None:
+    """SaaS Data Platform for telecom operators."""
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="print the status as JSON")
+def up(as_json: bool) -> None:
+    """Start the embedded services (nothing embedded when SDP_WAREHOUSE_URL is set)."""
+    from sdp.runtime.postgres import PostgresError
+    from sdp.runtime.services import up as start
+
+    try:
+        state = start(_settings())
+    except PostgresError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(state, indent=2)) if as_json else _print_status(state)
+
+
+@main.command()
+def down() -> None:
+    """Stop the embedded services; their data stays under $SDP_HOME."""
+    from sdp.runtime.services import down as stop
+
+    _print_status(stop(_settings()))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="one key per service, for scripts")
+def status(as_json: bool) -> None:
+    """Each service: address, data directory, health."""
+    from sdp.runtime.services import status as current
+
+    state = current(_settings())
+    click.echo(json.dumps(state, indent=2)) if as_json else _print_status(state)
+    if not all(info.get("healthy") is not False for info in state.values()):
+        sys.exit(1)
+
+
+@main.command()
+def env() -> None:
+    """Shell exports that point dagster, dbt and Spark at the services: eval "$(sdp env)"."""
+    from sdp.runtime.services import service_env
+
+    for key, value in service_env(_settings()).items():
+        click.echo(f"export {key}='{value}'")
+
+
+@main.command()
+def config() -> None:
+    """The configuration variables, their defaults and current values."""
+    for name, default, meaning in VARIABLES:
+        click.echo(f"{name:<24} {os.environ.get(name, '(default) ' + default)}\n{'':<24} {meaning}")
+
+
+@main.command()
+@click.option(
+    "--scenario",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=PROJECT_ROOT / "scenarios" / "default.yaml",
+    show_default=True,
+)
+@click.option("--seed", type=int, help="overrides the scenario's seed")
+@click.option("--customers", type=int, help="number of CRM customers")
+@click.option("--days", type=int, help="days of traffic")
+@click.option("--traffic", type=float, help="mean CDRs per active line and day")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="first day (YYYY-MM-DD)")
+@click.option("--landing", type=click.Path(path_type=Path), help="defaults to $SDP_LANDING")
+@click.option("--force", is_flag=True, help="generate even if the landing holds this scenario")
+def generate(scenario, seed, customers, days, traffic, start, landing, force) -> None:
+    """Write a scenario's feeds to the landing folder, with ground_truth.json beside them."""
+    from sdp.generator import generate as run
+
+    root = landing or _settings().landing
+    stamp = root / ".generated.json"
+    request = {
+        "scenario": str(scenario.resolve()),
+        "scenario_sha": _sha(scenario),
+        "seed": seed,
+        "customers": customers,
+        "days": days,
+        "traffic": traffic,
+        "start": start.date().isoformat() if start else None,
+    }
+    if not force and stamp.exists() and json.loads(stamp.read_text()) == request:
+        click.echo(f"{root} already holds this scenario (use --force to write it again)")
+        return
+    if root.exists() and any(root.iterdir()):
+        shutil.rmtree(root)  # a scenario is a whole world: never mix two in one landing
+    result = run(
+        scenario,
+        root,
+        seed=seed,
+        customers=customers,
+        days=days,
+        traffic=traffic,
+        start=start.date() if start else None,
+        log=click.echo,
+    )
+    stamp.write_text(json.dumps(request))
+    click.echo(
+        f"landed {result.batches} batches under {result.landing}; "
+        f"ground truth: {result.ground_truth}"
+    )
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _landed_days(landing: Path) -> list[str]:
+    return sorted({p.name[3:] for p in landing.glob("*/*/dt=*") if p.is_dir()})
+
+
+@main.command()
+def days() -> None:
+    """The partition days present in the landing folder, one per line."""
+    for day in _landed_days(_settings().landing):
+        click.echo(day)
+
+
+@main.command()
+@click.option("--source", help="only this source (e.g. cdr)")
+@click.option("--entity", help="only this entity (e.g. records)")
+@click.option("--date", "day", help="only this partition day (YYYY-MM-DD)")
+@click.option("--force", is_flag=True, help="reload batches already loaded unchanged")
+def load(source, entity, day, force) -> None:
+    """Load landed batches into schema raw directly, without Dagster (debugging, scripts)."""
+    from sdp.contracts import load_contract
+    from sdp.db import connect
+    from sdp.ingest.partition import load_partition
+    from sdp.ingest.schema import ensure_raw_schema
+
+    settings = _settings()
+    contract = load_contract()
+    failed = []
+    with connect(settings=settings) as conn:
+        ensure_raw_schema(conn, contract)
+        for ent in contract.entities:
+            if (source and ent.source != source) or (entity and ent.name != entity):
+                continue
+            for d in [day] if day else _landed_days(settings.landing):
+                outcome = load_partition(
+                    conn, settings.landing, ent, d, log=click.echo, force=force
+                )
+                failed += outcome.rejected_batches
+    for b in failed:
+        click.echo(f"REJECTED {b.batch_id}: {b.error}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+def summary() -> None:
+    """Rows per raw table, rejects per reason, and where to look next."""
+    from sdp.contracts import load_contract
+    from sdp.db import connect
+    from sdp.ingest.summary import format_summary, raw_summary
+
+    settings = _settings()
+    with connect(settings=settings) as conn:
+        click.echo(format_summary(raw_summary(conn, load_contract())))
+    truth = settings.landing / "ground_truth.json"
+    click.echo(f"landing:      {settings.landing}")
+    if truth.exists():
+        click.echo(f"ground truth: {truth}")
+    click.echo(
+        f"Dagster UI:   `make ui` (or `sdp ui`), then http://127.0.0.1:{settings.dagster_port}"
+    )
+
+
+def _dagster(args: list[str], quiet: bool) -> int:
+    from sdp.runtime.services import service_env
+
+    settings = _settings()
+    env = {**os.environ, **service_env(settings)}
+    exe = Path(sys.executable).with_name("dagster")
+    log_path = settings.logs_dir / "dagster-cli.log"
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    command = [str(exe), *args]
+    if not quiet:
+        return subprocess.call(command, env=env, cwd=PROJECT_ROOT)
+    with open(log_path, "w") as log:
+        code = subprocess.call(command, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=log)
+    if code:
+        click.echo(log_path.read_text()[-8000:], err=True)
+        click.echo(f"dagster {' '.join(args)} failed (exit {code}); log: {log_path}", err=True)
+    return code
+
+
+@main.command()
+@click.option("--select", default="*", show_default=True, help="Dagster asset selection")
+@click.option("--partition", help="one day; default: every landed day, in one run")
+@click.option("--verbose", is_flag=True, help="stream Dagster's logs")
+def materialize(select, partition, verbose) -> None:
+    """Materialize assets for the landed days through the dagster CLI (storage in Postgres)."""
+    settings = _settings()
+    args = ["asset", "materialize", "-m", "orchestration.definitions", "--select", select]
+    if partition:
+        args += ["--partition", partition]
+    else:
+        days = _landed_days(settings.landing)
+        if not days:
+            raise click.ClickException(f"nothing landed under {settings.landing}: sdp generate")
+        args += ["--partition-range", f"{days[0]}...{days[-1]}"]
+    click.echo(f"materializing {select} for {args[-1]} ...")
+    sys.exit(_dagster(args, quiet=not verbose))
+
+
+@main.command()
+def validate() -> None:
+    """`dagster definitions validate` on the workspace."""
+    sys.exit(_dagster(["definitions", "validate", "-w", "workspace.yaml"], quiet=True))
+
+
+@main.command()
+def ui() -> None:
+    """Open the Dagster UI (webserver + daemon) on the workspace."""
+    settings = _settings()
+    click.echo(f"Dagster UI on http://127.0.0.1:{settings.dagster_port} (Ctrl-C stops it)")
+    sys.exit(
+        _dagster(
+            ["dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(settings.dagster_port)],
+            quiet=False,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
