@@ -216,3 +216,38 @@ def write_manifest(directory: Path, manifest: Manifest) -> Path:
     tmp.write_text(manifest.to_json(), encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+def land_file(
+    landing: Path,
+    source: str,
+    entity: str,
+    partition_date: date,
+    batch_id: str,
+    content: bytes,
+    rows: int,
+    fmt: str = "csv",
+    landed_at: datetime | None = None,
+) -> Manifest:
+    """Land a file's bytes as they are, with the manifest its sender would write."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format {fmt!r} is not one of {FORMATS}")
+    directory = partition_dir(landing, source, entity, partition_date)
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"{batch_id}.{fmt}"
+    tmp = directory / f".{name}.tmp"
+    tmp.write_bytes(content)
+    os.replace(tmp, directory / name)
+    manifest = Manifest(
+        batch_id=batch_id,
+        source=source,
+        entity=entity,
+        partition_date=partition_date.isoformat(),
+        file=name,
+        rows=rows,
+        sha256=hashlib.sha256(content).hexdigest(),
+        schema_version=1,
+        landed_at=(landed_at or datetime.now().astimezone()).isoformat(),
+    )
+    path = write_manifest(directory, manifest)
+    return Manifest(**{**asdict(manifest), "path": path})

@@ -105,8 +105,10 @@ def build_raw_asset(entity: Entity) -> AssetsDefinition:
             "rows_rejected": MetadataValue.int(sum(load.rows_rejected for load in loads)),
             "batches": MetadataValue.int(sum(len(load.batches) for load in loads)),
             "bytes": MetadataValue.int(sum(load.bytes for load in loads)),
-            "seconds": MetadataValue.float(round(seconds, 3)),
-            "rows_per_second": MetadataValue.float(round(rows_in / seconds, 1) if seconds else 0.0),
+            "seconds": MetadataValue.float(float(round(seconds, 3))),
+            "rows_per_second": MetadataValue.float(
+                float(round(rows_in / seconds, 1)) if seconds else 0.0
+            ),
             "table_rows_total": MetadataValue.int(total_rows),
             "batch_outcomes": MetadataValue.md(_batches_table(loads)),
             "rejects_by_rule": MetadataValue.md(_rejects_table(rejects)),

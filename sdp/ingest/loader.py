@@ -30,6 +30,7 @@ from sdp.ingest.validate import column_check
 from sdp.landing import Manifest, ManifestError, read_manifest
 
 CHUNK = 1 << 20
+HEADER_RULES = ("no_header",)
 REJECT_COLUMNS = (
     "batch_id",
     "source",
@@ -102,6 +103,10 @@ def _plan_columns(entity: Entity, header: list[str], file: str) -> tuple[list[st
     if repeated:
         raise _BatchInvalid("bad_header", f"{file}: header repeats column(s) {', '.join(repeated)}")
     known = set(entity.column_names)
+    if not known & set(header):
+        raise _BatchInvalid(
+            "no_header", f"{file}: the first line names no column of the contract: no header row"
+        )
     missing_required = [c for c in entity.required if c not in header]
     if missing_required:
         raise _BatchInvalid(
@@ -400,7 +405,8 @@ class BatchLoader:
         data = manifest.data_path.read_bytes()
         records: Iterator[Record]
         if manifest.format == "csv":
-            _, records = read_csv(data)
+            # a file without a header: its first line is data and is accounted for too
+            _, records = read_csv(data, has_header=exc.rule not in HEADER_RULES)
         else:
             records = read_jsonl(data)
         rejects = [

@@ -60,11 +60,17 @@ class _LineFeed:
         return lines[0][0], "".join(t for _, t, _ in lines), errors[0] if errors else None
 
 
-def read_csv(data: bytes) -> tuple[list[str] | None, Iterator[Record]]:
-    """The header (None for an empty file) and the data records after it."""
+def read_csv(data: bytes, has_header: bool = True) -> tuple[list[str] | None, Iterator[Record]]:
+    """The header (None for an empty file) and the data records after it.
+
+    Without a header every line is a record: how a file whose first line is not a usable header
+    is still accounted for, row by row.
+    """
     feed = _LineFeed(data)
     reader = csv.reader(feed, strict=True)
     header: list[str] | None = None
+    if not has_header:
+        return None, _records(feed, reader)
     try:
         while header is None:
             row = next(reader)
@@ -77,27 +83,27 @@ def read_csv(data: bytes) -> tuple[list[str] | None, Iterator[Record]]:
         return None, iter(())
     feed.take()
 
-    def records() -> Iterator[Record]:
-        nonlocal reader
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                line, raw, _ = feed.take()
-                yield Record(line, raw, rule="malformed_csv", error=f"malformed CSV: {exc}")
-                reader = csv.reader(feed, strict=True)
-                continue
-            line, raw, decode_error = feed.take()
-            if not row:
-                continue  # blank line: not a record
-            if decode_error:
-                yield Record(line, raw, row, rule="not_utf8", error=decode_error)
-            else:
-                yield Record(line, raw, row)
+    return header, _records(feed, reader)
 
-    return header, records()
+
+def _records(feed: _LineFeed, reader: Iterator[list[str]]) -> Iterator[Record]:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line, raw, _ = feed.take()
+            yield Record(line, raw, rule="malformed_csv", error=f"malformed CSV: {exc}")
+            reader = csv.reader(feed, strict=True)
+            continue
+        line, raw, decode_error = feed.take()
+        if not row:
+            continue  # blank line: not a record
+        if decode_error:
+            yield Record(line, raw, row, rule="not_utf8", error=decode_error)
+        else:
+            yield Record(line, raw, row)
 
 
 def read_jsonl(data: bytes) -> Iterator[Record]:
