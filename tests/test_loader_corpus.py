@@ -273,7 +273,7 @@ def test_an_unreadable_manifest_is_an_error_naming_it(landing, loader):
     directory = landing / "cdr" / "records" / "dt=2026-10-27"
     directory.mkdir(parents=True)
     (directory / "broken.manifest.json").write_text("{")
-    with pytest.raises(ManifestError, match="broken.manifest.json"):
+    with pytest.raises(ManifestError, match=r"broken\.manifest\.json"):
         loader.load(directory / "broken.manifest.json")
 
 
@@ -283,5 +283,5 @@ def test_a_manifest_for_an_unknown_entity_is_an_error(landing, loader):
     body["entity"] = "ghosts"
     manifest = read_manifest(path)
     write_manifest(path.parent, manifest.__class__(**{**body, "path": None}))
-    with pytest.raises(ManifestError, match="no entity cdr.ghosts"):
+    with pytest.raises(ManifestError, match=r"no entity cdr\.ghosts"):
         loader.load(path)

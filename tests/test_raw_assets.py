@@ -16,15 +16,15 @@ from sdp.landing import land_file
 
 DAY = "2026-10-27"
 CDRS = (
-    "cdr_id,msisdn,event_time,service_type,duration_s,call_result,network_element_id\n"
-    "X1,+447700900001,2026-10-27T08:00:00Z,voice,30,answered,MSC-01\n"
-    "X2,+447700900002,2026-10-27T09:00:00Z,sms,,answered,SMSC-01\n"
-    "X3,+447700900003,2026-10-27T09:30:00Z,voice,12,hung_up,MSC-01\n"
-).encode()
+    b"cdr_id,msisdn,event_time,service_type,duration_s,call_result,network_element_id\n"
+    b"X1,+447700900001,2026-10-27T08:00:00Z,voice,30,answered,MSC-01\n"
+    b"X2,+447700900002,2026-10-27T09:00:00Z,sms,,answered,SMSC-01\n"
+    b"X3,+447700900003,2026-10-27T09:30:00Z,voice,12,hung_up,MSC-01\n"
+)
 ALARMS = (
-    "alarm_id,network_element_id,severity,alarm_type,raised_at\n"
-    "AL1,MSC-01,critical,LINK_DOWN,2026-10-27T07:55:00Z\n"
-).encode()
+    b"alarm_id,network_element_id,severity,alarm_type,raised_at\n"
+    b"AL1,MSC-01,critical,LINK_DOWN,2026-10-27T07:55:00Z\n"
+)
 
 
 @pytest.fixture
