@@ -81,3 +81,28 @@ def test_a_duplicate_key_in_a_clean_file_takes_the_exact_path(landing, conn, loa
     assert result.method == "validated"
     assert (result.rows_loaded, result.rows_rejected) == (5, 1)
     assert result.rejects_by_rule == {"duplicate_key": 1}
+
+
+TARIFF_HEADER = "plan_code,plan_name,service_type,unit,unit_price,monthly_fee,currency,valid_from"
+
+
+def tariffs(*rows: str) -> bytes:
+    return ("\n".join([TARIFF_HEADER, *rows]) + "\n").encode()
+
+
+def test_composite_keys_are_checked_on_every_key_column(landing, conn, loader):
+    day = date(2026, 10, 27)
+    distinct = tariffs(
+        "P1,Basic,voice,minute,0.05,10,GBP,2026-01-01",
+        "P1,Basic,voice,minute,0.06,10,GBP,2026-11-01",
+        "P1,Basic,sms,message,0.02,10,GBP,2026-01-01",
+    )
+    first = land_file(landing, "erp", "tariff_plans", day, "tariffs-1", distinct, 3)
+    assert BatchLoader(conn).load(first.path).method == "copy"
+    repeated = tariffs(
+        "P1,Basic,voice,minute,0.05,10,GBP,2026-01-01",
+        "P1,Basic,voice,minute,0.07,10,GBP,2026-01-01",
+    )
+    second = land_file(landing, "erp", "tariff_plans", day, "tariffs-2", repeated, 2)
+    result = BatchLoader(conn).load(second.path)
+    assert result.method == "validated" and result.rejects_by_rule == {"duplicate_key": 1}

@@ -120,7 +120,8 @@ def _plan_columns(entity: Entity, header: list[str], file: str) -> tuple[list[st
 
 def _key_pattern(positions: list[int]) -> re.Pattern[bytes]:
     """Captures the key fields of unquoted CSV lines, for the fast path's duplicate check."""
-    field_re, parts, at = rb"[^,\r\n]*", [rb"^"], 0
+    # (?=[^\r\n]): a line has content, so the empty match after the last newline is no key
+    field_re, parts, at = rb"[^,\r\n]*", [rb"^(?=[^\r\n])"], 0
     for pos in sorted(positions):
         if pos > at:
             parts.append(rb"(?:" + field_re + rb",){%d}" % (pos - at))
