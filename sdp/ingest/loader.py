@@ -191,14 +191,22 @@ class BatchLoader:
     def _prepare(self, entity: Entity, manifest: Manifest) -> None:
         """Serialise loads of one entity and forget any earlier load of this batch_id."""
         self.conn.execute(
-            "select pg_advisory_xact_lock(hashtextextended(%s, 0))",
-            (f"sdp.raw.{entity.qualified}",),
+            "select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"sdp.raw.{entity.qualified}",)
         )
-        for table in (entity.qualified, REJECTS_TABLE, LOADS_TABLE):
-            self.conn.execute(
-                sql.SQL("delete from {} where batch_id = %s").format(sql.Identifier(SCHEMA, table)),
-                (manifest.batch_id,),
-            )
+        earlier = self.conn.execute(
+            sql.SQL("delete from {} where batch_id = %s returning source || '_' || entity").format(
+                sql.Identifier(SCHEMA, LOADS_TABLE)
+            ),
+            (manifest.batch_id,),
+        ).fetchone()
+        if earlier:  # only a batch registered in raw._loads can have rows to replace
+            for table in (earlier[0], REJECTS_TABLE):
+                self.conn.execute(
+                    sql.SQL("delete from {} where batch_id = %s").format(
+                        sql.Identifier(SCHEMA, table)
+                    ),
+                    (manifest.batch_id,),
+                )
         self.conn.execute(
             "select set_config('sdp.batch_id', %s, true), set_config('sdp.file', %s, true)",
             (manifest.batch_id, manifest.file),
