@@ -191,7 +191,8 @@ class BatchLoader:
     def _prepare(self, entity: Entity, manifest: Manifest) -> None:
         """Serialise loads of one entity and forget any earlier load of this batch_id."""
         self.conn.execute(
-            "select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"sdp.raw.{entity.qualified}",)
+            "select pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            (f"sdp.raw.{entity.qualified}",),
         )
         earlier = self.conn.execute(
             sql.SQL("delete from {} where batch_id = %s returning source || '_' || entity").format(
