@@ -111,7 +111,12 @@ def config() -> None:
 def generate(scenario, seed, customers, days, traffic, start, landing, force) -> None:
     """Write a scenario's feeds to the landing folder, with ground_truth.json beside them."""
     from sdp.generator import generate as run
+    from sdp.generator.scenario import ScenarioError, load_scenario
 
+    try:
+        load_scenario(scenario)  # a broken scenario must not wipe the landing it would replace
+    except ScenarioError as exc:
+        raise click.ClickException(str(exc)) from exc
     root = landing or _settings().landing
     stamp = root / ".generated.json"
     request = {
@@ -128,16 +133,19 @@ def generate(scenario, seed, customers, days, traffic, start, landing, force) ->
         return
     if root.exists() and any(root.iterdir()):
         shutil.rmtree(root)  # a scenario is a whole world: never mix two in one landing
-    result = run(
-        scenario,
-        root,
-        seed=seed,
-        customers=customers,
-        days=days,
-        traffic=traffic,
-        start=start.date() if start else None,
-        log=click.echo,
-    )
+    try:
+        result = run(
+            scenario,
+            root,
+            seed=seed,
+            customers=customers,
+            days=days,
+            traffic=traffic,
+            start=start.date() if start else None,
+            log=click.echo,
+        )
+    except ScenarioError as exc:
+        raise click.ClickException(str(exc)) from exc
     stamp.write_text(json.dumps(request))
     click.echo(
         f"landed {result.batches} batches under {result.landing}; "

@@ -162,10 +162,11 @@ class BatchWriter:
         self._sha.update(data)
 
     def write(self, row: Mapping[str, object]) -> None:
+        values = [row.get(c) for c in self.columns]
         if self.fmt == "csv":
-            self._csv.writerow(["" if row.get(c) is None else row.get(c) for c in self.columns])
+            self._csv.writerow(["" if v is None else v for v in values])
         else:
-            record = {c: row.get(c) for c in self.columns if row.get(c) is not None}
+            record = {c: v for c, v in zip(self.columns, values, strict=True) if v is not None}
             self._buf.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
         self.rows += 1
         if self._buf.tell() > 1 << 20:

@@ -1,0 +1,125 @@
+"""Bill runs: monthly invoices per billing account, and the GL revenue postings they make.
+
+Recurring is the full monthly_fee of every line on the account active on any day of the
+period (no proration); usage is what billing rated for the period before the bill run's
+cut-off; VAT is 20 % of both. The GL posts, per period and revenue stream, exactly what the
+invoices hold, unless a gl_mismatch defect says otherwise.
+"""
+
+from __future__ import annotations
+
+from array import array
+from decimal import Decimal
+
+from sdp.generator.clock import DAY, BillRun
+from sdp.generator.feeds import Landing
+from sdp.generator.incidents import Incident, money, to_units
+from sdp.generator.rating import SERVICES, round_money
+from sdp.generator.scenario import GlMismatch
+from sdp.generator.tariffs import CURRENCY, PLANS
+from sdp.generator.world import World
+
+VAT = Decimal("0.20")
+STREAMS = ("recurring", *SERVICES)
+GL_ACCOUNTS = {
+    "recurring": "4000-REV-RECURRING",
+    "voice": "4100-REV-VOICE",
+    "sms": "4110-REV-SMS",
+    "data": "4120-REV-DATA",
+}
+
+
+def write_bill_run(
+    world: World,
+    landing: Landing,
+    run: BillRun,
+    usage: array,
+    gl_defects: list[tuple[GlMismatch, str]],
+) -> dict[str, Incident]:
+    """Invoices and GL postings of one bill run; `gl_defects` pairs each defect with the period
+    it hits."""
+    pop, window = world.population, world.window
+    issue = window.date_of(run.day)
+    totals = dict.fromkeys(STREAMS, 0)
+    fees = [to_units(plan.monthly_fee) for plan in PLANS]
+    services = len(SERVICES)
+    with landing.open("billing", "invoices", run.day) as out:
+        number = 0
+        for account in range(pop.accounts):
+            active = [
+                line
+                for line in pop.account_lines(account)
+                if pop.active_between(line, run.first_day, run.last_day)
+            ]
+            by_service = usage[account * services : (account + 1) * services]
+            if not active and not any(by_service):
+                continue
+            recurring = sum(fees[pop.line_plan[line]] for line in active)
+            used = sum(by_service)
+            tax = to_units(round_money(Decimal(recurring + used).scaleb(-4) * VAT))
+            number += 1
+            out.write(
+                {
+                    "invoice_id": f"INV-{run.period.replace('-', '')}-{number:06d}",
+                    "account_id": pop.account_id(account),
+                    "period": run.period,
+                    "issue_date": issue.isoformat(),
+                    "recurring_amount": money(recurring),
+                    "usage_amount": money(used),
+                    "tax_amount": money(tax),
+                    "total_amount": money(recurring + used + tax),
+                    "currency": CURRENCY,
+                }
+            )
+            totals["recurring"] += recurring
+            for service, amount in zip(SERVICES, by_service, strict=True):
+                totals[service] += amount
+    incidents: dict[str, Incident] = {}
+    with landing.open("erp", "gl_revenue", run.day) as out:
+        for revenue_stream in STREAMS:
+            invoiced = totals[revenue_stream]
+            posted: int | None = invoiced
+            posting_id = f"JE-{run.period.replace('-', '')}-{revenue_stream.upper()}"
+            for spec, period in gl_defects:
+                if (spec.revenue_stream, period) != (revenue_stream, run.period):
+                    continue
+                posted = (
+                    None
+                    if spec.mode == "missing"
+                    else invoiced + to_units(spec.delta or Decimal(0))
+                )
+                incidents[spec.id] = Incident(
+                    id=spec.id,
+                    kind=spec.kind,
+                    source="erp",
+                    entity="gl_revenue",
+                    start=window.at(run.first_day * DAY),
+                    end=window.at((run.last_day + 1) * DAY),
+                    rows_affected=1,
+                    revenue_impact=invoiced - (posted or 0),
+                    impact_basis="invoiced minus posted revenue for the period and stream "
+                    "(positive: revenue missing from the GL)",
+                    service_type=revenue_stream if revenue_stream in SERVICES else None,
+                    detail={
+                        "period": run.period,
+                        "revenue_stream": revenue_stream,
+                        "mode": spec.mode,
+                        "posting_id": posting_id,
+                        "invoiced": money(invoiced),
+                        "posted": None if posted is None else money(posted),
+                    },
+                )
+            if posted is None:
+                continue
+            out.write(
+                {
+                    "posting_id": posting_id,
+                    "posting_date": issue.isoformat(),
+                    "period": run.period,
+                    "gl_account": GL_ACCOUNTS[revenue_stream],
+                    "revenue_stream": revenue_stream,
+                    "amount": money(posted),
+                    "currency": CURRENCY,
+                }
+            )
+    return incidents
