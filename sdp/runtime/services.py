@@ -6,6 +6,7 @@ import os
 import socket
 
 import yaml
+from psycopg.conninfo import conninfo_to_dict
 
 from sdp.runtime.java import java_home, java_status
 from sdp.runtime.postgres import DAGSTER_DB, EmbeddedPostgres, check_server
@@ -49,6 +50,18 @@ def write_dagster_instance(settings: Settings) -> None:
         path.write_text(text)
 
 
+def warehouse_parts(url: str) -> dict[str, str]:
+    """The warehouse URL as the separate variables dbt's profile reads."""
+    parts = conninfo_to_dict(url)
+    return {
+        "SDP_WAREHOUSE_HOST": str(parts.get("host") or "127.0.0.1"),
+        "SDP_WAREHOUSE_PORT": str(parts.get("port") or 5432),
+        "SDP_WAREHOUSE_USER": str(parts.get("user") or ""),
+        "SDP_WAREHOUSE_PASSWORD": str(parts.get("password") or ""),
+        "SDP_WAREHOUSE_DB": str(parts.get("dbname") or ""),
+    }
+
+
 def service_env(settings: Settings) -> dict[str, str]:
     """Variables every child process (dagster, dbt, spark) needs to find the services."""
     env = {
@@ -61,6 +74,7 @@ def service_env(settings: Settings) -> dict[str, str]:
     }
     if not settings.embedded_warehouse:
         env["SDP_WAREHOUSE_URL"] = warehouse_url(settings)
+    env.update(warehouse_parts(warehouse_url(settings)))
     if settings.kafka_bootstrap_servers:
         env["KAFKA_BOOTSTRAP_SERVERS"] = settings.kafka_bootstrap_servers
     return env

@@ -1,0 +1,19 @@
+with current_rows as (
+    {{ latest_versions('billing_usage', ['usage_id']) }}
+)
+
+select
+    btrim(usage_id) as usage_id,
+    btrim(cdr_id) as cdr_id,
+    btrim(account_id) as account_id,
+    {{ normalize_msisdn('msisdn') }} as msisdn,
+    event_time,
+    service_type,
+    quantity,
+    unit,
+    upper(btrim(plan_code)) as plan_code,
+    rated_amount,
+    rated_at,
+    replayed_rows,
+    batch_id
+from current_rows

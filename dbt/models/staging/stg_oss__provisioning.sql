@@ -1,0 +1,15 @@
+with current_rows as (
+    {{ latest_versions('oss_provisioning', ['msisdn']) }}
+)
+
+select
+    {{ normalize_msisdn('msisdn') }} as msisdn,
+    nullif(btrim(msisdn), '') as msisdn_raw,
+    btrim(imsi) as imsi,
+    upper(btrim(plan_code)) as plan_code,
+    status,
+    activated_at,
+    deactivated_at,
+    updated_at,
+    batch_id
+from current_rows
