@@ -1,15 +1,18 @@
 """The code location: every asset, check, sensor and resource of the platform."""
 
-from __future__ import annotations
-
 from dagster import Definitions
 
+from orchestration.assets.dbt import dbt_models, dbt_partitioned_models, dbt_resource
 from orchestration.assets.raw import raw_assets
 from orchestration.resources import LandingResource, WarehouseResource
 from orchestration.sensors import landing_folder_sensor
 
 defs = Definitions(
-    assets=[*raw_assets()],
+    assets=[*raw_assets(), dbt_models, dbt_partitioned_models],
     sensors=[landing_folder_sensor],
-    resources={"warehouse": WarehouseResource(), "landing": LandingResource()},
+    resources={
+        "warehouse": WarehouseResource(),
+        "landing": LandingResource(),
+        "dbt": dbt_resource(),
+    },
 )

@@ -15,6 +15,7 @@ from pydantic import Field
 from sdp.contracts import load_contract
 from sdp.db import connect
 from sdp.ingest.schema import ensure_raw_schema
+from sdp.runtime.services import warehouse_url
 from sdp.settings import load_settings
 
 
@@ -25,8 +26,11 @@ class WarehouseResource(ConfigurableResource):
         default=None, description="PostgreSQL URL; unset means SDP_WAREHOUSE_URL or embedded"
     )
 
+    def resolved_url(self) -> str:
+        return self.url or warehouse_url(load_settings())
+
     def connect(self) -> psycopg.Connection:
-        return connect(self.url)
+        return connect(self.resolved_url())
 
     def connect_raw(self) -> psycopg.Connection:
         """A connection with schema `raw` in place for the current contract."""

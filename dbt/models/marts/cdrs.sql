@@ -13,14 +13,15 @@
     )
 }}
 -- One row per CDR (replays removed, counted in replayed_rows), placed in the topology and
--- priced by the rating rule with the subscriber's plan valid at the event date. Built one
--- event date at a time when Dagster passes var partition_date; the whole history otherwise.
+-- priced by the rating rule with the subscriber's plan valid at the event date. Built for the
+-- days Dagster passes (vars partition_start .. partition_end); the whole history otherwise.
 
 with records as (
     select *
     from {{ ref('stg_cdr__records') }}
-    {% if var('partition_date') %}
-        where event_date = '{{ var("partition_date") }}'::date
+    {% if var('partition_start') %}
+        where event_date between '{{ var("partition_start") }}'::date
+            and '{{ var("partition_end") or var("partition_start") }}'::date
     {% endif %}
 ),
 
