@@ -218,6 +218,28 @@ def summary() -> None:
     )
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="machine-readable result")
+@click.option(
+    "--truth",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="ground_truth.json (default: the one in $SDP_LANDING)",
+)
+def score(as_json: bool, truth: Path | None) -> None:
+    """Score the platform's answers (control exceptions) against the scenario's ground truth."""
+    from sdp.db import connect
+    from sdp.scoring import format_score
+    from sdp.scoring import score as run
+
+    settings = _settings()
+    path = truth or settings.landing / "ground_truth.json"
+    if not path.exists():
+        raise click.ClickException(f"no ground truth at {path}: sdp generate first")
+    with connect(settings=settings) as conn:
+        result = run(conn, json.loads(path.read_text()))
+    click.echo(json.dumps(result, indent=2) if as_json else format_score(result))
+
+
 def _dagster(args: list[str], quiet: bool) -> int:
     from sdp.runtime.services import service_env
 

@@ -113,4 +113,3 @@ def dbt_resource() -> DbtCliResource:
         profiles_dir=os.fspath(DBT_DIR),
         dbt_executable=os.fspath(Path(sys.executable).with_name("dbt")),
     )
-
