@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -22,15 +23,30 @@ def server_url() -> str:
     return warehouse_url(settings)
 
 
-@pytest.fixture
-def db_url(server_url: str) -> Iterator[str]:
+@contextmanager
+def scratch_database(server_url: str) -> Iterator[str]:
+    """A database of its own, dropped afterwards: tests never see each other's tables."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f'create database "{name}"')
     base, _ = server_url.rsplit("/", 1)
-    yield f"{base}/{name}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'drop database if exists "{name}" with (force)')
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def scratch_db(server_url: str) -> Callable[[], AbstractContextManager[str]]:
+    """For module-scoped fixtures that need a database of their own."""
+    return lambda: scratch_database(server_url)
+
+
+@pytest.fixture
+def db_url(server_url: str) -> Iterator[str]:
+    with scratch_database(server_url) as url:
+        yield url
 
 
 @pytest.fixture

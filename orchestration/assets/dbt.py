@@ -64,9 +64,14 @@ class SdpDbtTranslator(DagsterDbtTranslator):
 translator = SdpDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-def _export_warehouse(warehouse: WarehouseResource) -> None:
-    """dbt's profile reads the warehouse from the environment; point it at this run's warehouse."""
+def _dbt_environment(warehouse: WarehouseResource) -> None:
+    """dbt reads its profile from the environment: point it at this run's warehouse.
+
+    Tests run only when every model they read is part of the step ("cautious"): a
+    relationship test from a later model must wait for the step that builds that model.
+    """
     os.environ.update(warehouse_parts(warehouse.resolved_url()))
+    os.environ.setdefault("DBT_INDIRECT_SELECTION", "cautious")
 
 
 @dbt_assets(
@@ -80,7 +85,7 @@ def _export_warehouse(warehouse: WarehouseResource) -> None:
 )
 def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Every model but the partitioned facts, rebuilt whole with their tests (`dbt build`)."""
-    _export_warehouse(warehouse)
+    _dbt_environment(warehouse)
     yield from dbt.cli(["build"], context=context).stream().fetch_row_counts()
 
 
@@ -97,7 +102,7 @@ def dbt_partitioned_models(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ):
     """Incremental facts built for the run's days only (dbt vars partition_start/_end)."""
-    _export_warehouse(warehouse)
+    _dbt_environment(warehouse)
     days = context.partition_keys
     variables = f'{{"partition_start": "{days[0]}", "partition_end": "{days[-1]}"}}'
     context.log.info(f"building {days[0]} .. {days[-1]}")

@@ -4,6 +4,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
+    AssetSpec,
     BackfillPolicy,
     Config,
     Failure,
@@ -132,5 +133,17 @@ def build_raw_asset(entity: Entity) -> AssetsDefinition:
     return _raw
 
 
-def raw_assets() -> list[AssetsDefinition]:
-    return [build_raw_asset(entity) for entity in load_contract().entities]
+LOADS_REGISTRY = AssetSpec(
+    key=AssetKey(["raw", "_loads"]),
+    group_name="raw",
+    kinds={"postgres"},
+    description=(
+        "`raw._loads`: one row per landed batch (the idempotency key) with its outcome, rows "
+        "in, loaded and rejected. Written by every raw asset in the same transaction as the "
+        "batch's rows; staging reads it to order versions by landing time."
+    ),
+)
+
+
+def raw_assets() -> list[AssetsDefinition | AssetSpec]:
+    return [*(build_raw_asset(entity) for entity in load_contract().entities), LOADS_REGISTRY]
