@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,10 +13,11 @@ import psycopg
 import pytest
 from dagster import materialize
 
-from orchestration.assets.dbt import dbt_models, dbt_partitioned_models, dbt_resource
+from orchestration.assets.dbt import DBT_DIR, dbt_models, dbt_partitioned_models, dbt_resource
 from orchestration.assets.raw import raw_assets
 from orchestration.resources import LandingResource, WarehouseResource
 from sdp.generator import generate
+from sdp.runtime.services import warehouse_parts
 from sdp.scoring import score
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -114,3 +118,25 @@ def test_leakage_summary_splits_leaks_from_overbilling(default_build):
     assert by_control["rating_accuracy"][1] > 0  # the wrong tariff over-bills
     assert by_control["usage_completeness"][0] > 0 and by_control["usage_completeness"][2] > 0
     assert pct is not None and pct > 0
+
+
+def test_dbt_unit_tests_of_rating_msisdn_and_tariff_validity_pass(default_build):
+    url, _ = default_build
+    env = {**os.environ, **warehouse_parts(url), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    dbt = Path(sys.executable).with_name("dbt")
+    run = subprocess.run(
+        [str(dbt), "test", "--select", "test_type:unit", "--profiles-dir", "."],
+        cwd=DBT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+    for name in (
+        "msisdn_formats_normalize_to_e164",
+        "rating_rule_prices_each_service",
+        "half_up_rounding_at_the_fourth_place",
+        "tariff_valid_at_event_date_prices_billed_usage",
+    ):
+        assert name in run.stdout
+    assert "PASS=4 " in run.stdout
