@@ -1,0 +1,56 @@
+"""Pairwise precision, recall and F1 of customer matching and linking against the ground truth.
+
+Match: every two CRM records in one Zingg cluster is a predicted duplicate pair; the truth is
+`duplicates.crm_crm`. Link: every predicted (customer, account) pair against
+`duplicates.crm_billing`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from itertools import combinations
+
+from psycopg import Connection
+
+
+def pair_metrics(predicted: set[tuple[str, str]], truth: set[tuple[str, str]]) -> dict:
+    hits = len(predicted & truth)
+    precision = hits / len(predicted) if predicted else (1.0 if not truth else 0.0)
+    recall = hits / len(truth) if truth else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "predicted_pairs": len(predicted),
+        "true_pairs": len(truth),
+        "correct_pairs": hits,
+    }
+
+
+def cluster_pairs(memberships: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    clusters: dict[str, list[str]] = defaultdict(list)
+    for record, cluster in memberships:
+        clusters[cluster].append(record)
+    return {
+        tuple(sorted(p))  # type: ignore[misc]
+        for members in clusters.values()
+        for p in combinations(sorted(members), 2)
+    }
+
+
+def score_matching(conn: Connection, truth: dict) -> dict:
+    exists = conn.execute("select to_regclass('reconciliation.customer_matches')").fetchone()[0]
+    if exists is None:
+        return {}
+    memberships = conn.execute(
+        "select customer_id, z_cluster from reconciliation.customer_matches"
+    ).fetchall()
+    links = conn.execute("select customer_id, account_id from reconciliation.customer_links")
+    match_truth = {tuple(sorted(p)) for p in truth["duplicates"]["crm_crm"]}
+    link_truth = {(c, a) for c, a in truth["duplicates"]["crm_billing"]}
+    return {
+        "match": pair_metrics(cluster_pairs(memberships), match_truth),  # type: ignore[arg-type]
+        "link": pair_metrics({(c, a) for c, a in links}, link_truth),
+    }

@@ -1,0 +1,111 @@
+"""Zingg configurations: the shipped field definitions plus this installation's locations.
+
+`zingg_configs/<model>.json` holds what a data engineer tunes (fields, match types, sampling);
+the effective configuration written under `$SDP_HOME/zingg/conf` adds the input exports, the
+training samples, the model directory and the output, all under `$SDP_HOME`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from sdp.settings import Settings
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "zingg_configs"
+MODELS = ("match", "link")
+
+
+class ZinggConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ZinggModel:
+    name: str  # "match" (CRM dedupe) or "link" (CRM <-> billing)
+    template: dict
+    samples: Path
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(f["fieldName"] for f in self.template["fieldDefinition"])
+
+    def fingerprint(self, extra_samples: Path | None = None) -> str:
+        """Changes when the configuration or the training samples change: time to retrain."""
+        digest = hashlib.sha256(json.dumps(self.template, sort_keys=True).encode())
+        digest.update(self.samples.read_bytes())
+        if extra_samples is not None and extra_samples.exists():
+            digest.update(extra_samples.read_bytes())
+        return digest.hexdigest()[:16]
+
+
+def load_model(name: str, config_dir: Path = CONFIG_DIR) -> ZinggModel:
+    if name not in MODELS:
+        raise ZinggConfigError(f"unknown Zingg model {name!r}: one of {', '.join(MODELS)}")
+    path = config_dir / f"{name}.json"
+    try:
+        template = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ZinggConfigError(f"{path}: {exc}") from exc
+    for key in ("modelId", "fieldDefinition"):
+        if key not in template:
+            raise ZinggConfigError(f"{path}: missing {key!r}")
+    fields = [f.get("fieldName") for f in template["fieldDefinition"]]
+    if "record_id" not in fields:
+        raise ZinggConfigError(f"{path}: a record_id field (DONT_USE) must carry the key")
+    samples = config_dir / "training" / f"{name}.csv"
+    if not samples.exists():
+        raise ZinggConfigError(f"{samples}: labelled training samples are missing")
+    return ZinggModel(name, template, samples)
+
+
+def _schema(fields: tuple[str, ...]) -> str:
+    return ", ".join(f"{f} string" for f in fields)
+
+
+def _csv_pipe(name: str, location: Path, fields: tuple[str, ...]) -> dict:
+    return {
+        "name": name,
+        "format": "csv",
+        "props": {"location": str(location), "delimiter": ",", "header": "true"},
+        "schema": _schema(fields),
+    }
+
+
+def effective_config(
+    model: ZinggModel, settings: Settings, inputs: dict[str, Path], samples: list[Path]
+) -> Path:
+    """Write the configuration Zingg runs with; returns its path."""
+    work = settings.home / "zingg"
+    sample_fields = ("z_cluster", "z_isMatch", *model.fields)
+    config = {
+        **model.template,
+        "zinggDir": str(work / "models"),
+        "data": [_csv_pipe(name, path, model.fields) for name, path in inputs.items()],
+        "output": [
+            {
+                "name": f"{model.name}_output",
+                "format": "csv",
+                "props": {
+                    "location": str(work / "output" / model.name),
+                    "delimiter": ",",
+                    "header": "true",
+                },
+            }
+        ],
+        "trainingSamples": [
+            {
+                "name": f"{model.name}_samples_{i}",
+                "format": "csv",
+                "props": {"location": str(path), "delimiter": ",", "header": "true"},
+                "schema": _schema(sample_fields).replace("z_isMatch string", "z_isMatch integer"),
+            }
+            for i, path in enumerate(samples)
+        ],
+    }
+    path = work / "conf" / f"{model.name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config, indent=2))
+    return path

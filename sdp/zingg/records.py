@@ -1,0 +1,139 @@
+"""The records Zingg compares, exported from the warehouse's staging tables.
+
+People type the same person differently in CRM and billing: case, accents, initials, street
+abbreviations. Those variations carry no identity, so they are folded away before Zingg sees
+the fields; what is left (typos, swapped or missing values) is what Zingg learns to judge.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from psycopg import Connection
+
+MATCH_FIELDS = (
+    "record_id",
+    "first_name",
+    "last_name",
+    "dob",
+    "email",
+    "phone",
+    "address",
+    "city",
+    "postcode",
+)
+# billing has no date of birth: the link compares what both systems hold
+LINK_FIELDS = (
+    "record_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "address",
+    "city",
+    "postcode",
+)
+
+_STREET_WORDS = {
+    "rd": "road",
+    "st": "street",
+    "cl": "close",
+    "ave": "avenue",
+    "av": "avenue",
+    "ln": "lane",
+    "dr": "drive",
+    "cres": "crescent",
+    "ct": "court",
+    "pl": "place",
+    "gdns": "gardens",
+    "sq": "square",
+    "tce": "terrace",
+    "grn": "green",
+    "pk": "park",
+    "hse": "house",
+}
+_NON_WORD = re.compile(r"[^a-z0-9@.+ ]+")
+_SPACES = re.compile(r"\s+")
+
+
+def fold(value: str | None) -> str:
+    """Lower case, no accents, single spaces, no punctuation but what emails need."""
+    if not value:
+        return ""
+    text = unicodedata.normalize("NFKD", value)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    text = text.replace("ø", "o").replace("ß", "ss").replace("æ", "ae").replace("ł", "l")
+    return _SPACES.sub(" ", _NON_WORD.sub(" ", text)).strip()
+
+
+def fold_name(value: str | None) -> str:
+    return fold(value).replace(".", "").strip()
+
+
+def fold_address(value: str | None) -> str:
+    words = fold(value).replace(".", " ").split()
+    return " ".join(_STREET_WORDS.get(w, w) for w in words)
+
+
+def split_holder(holder: str | None) -> tuple[str, str]:
+    """Billing's "First Last" (or "F. Last") as first and last name."""
+    words = fold_name(holder).split()
+    if not words:
+        return "", ""
+    return " ".join(words[:-1]), words[-1]
+
+
+def crm_records(conn: Connection, fields: tuple[str, ...]) -> Iterator[dict[str, str]]:
+    rows = conn.execute(
+        "select customer_id, first_name, last_name, date_of_birth, email, phone_e164,"
+        " coalesce(phone_e164, phone_raw), address_line, city, postcode"
+        " from staging.stg_crm__customers order by customer_id"
+    )
+    for cid, first, last, dob, email, _, phone, address, city, postcode in rows:
+        record = {
+            "record_id": cid,
+            "first_name": fold_name(first),
+            "last_name": fold_name(last),
+            "dob": dob.isoformat() if dob else "",
+            "email": (email or "").strip().lower(),
+            "phone": phone or "",
+            "address": fold_address(address),
+            "city": fold(city),
+            "postcode": fold(postcode).replace(" ", ""),
+        }
+        yield {f: record[f] for f in fields}
+
+
+def billing_records(conn: Connection) -> Iterator[dict[str, str]]:
+    rows = conn.execute(
+        "select account_id, holder_name, email, coalesce(phone_e164, phone_raw),"
+        " billing_address, city, postcode from staging.stg_billing__accounts order by account_id"
+    )
+    for account_id, holder, email, phone, address, city, postcode in rows:
+        first, last = split_holder(holder)
+        yield {
+            "record_id": account_id,
+            "first_name": first,
+            "last_name": last,
+            "email": (email or "").strip().lower(),
+            "phone": phone or "",
+            "address": fold_address(address),
+            "city": fold(city),
+            "postcode": fold(postcode).replace(" ", ""),
+        }
+
+
+def write_csv(path: Path, fields: tuple[str, ...], records: Iterable[dict[str, str]]) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(fields))
+        writer.writeheader()
+        for record in records:
+            writer.writerow(record)
+            count += 1
+    return count
