@@ -19,6 +19,8 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@# Zingg's wheel pins py4j 0.10.9, which pyspark 3.5 cannot use; only its jar is needed
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps 'zingg==0.7.0'
 	@touch $@
 
 # @dbt_assets reads the manifest when the code location loads: build it here, never at import.

@@ -30,6 +30,7 @@ PARTITIONED = "tag:partitioned"
 LAYER_DESCRIPTIONS = {
     "staging": "cleaned and current version per key",
     "marts": "business entities and facts",
+    "reconciliation": "golden customers built from Zingg's matches and links",
     "kpis": "network and business KPIs",
     "controls": "revenue-assurance controls: one row per exception",
 }
@@ -40,12 +41,13 @@ class SdpDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            return AssetKey(["raw", dbt_resource_props["name"]])
+            # raw.cdr_records is the asset raw/cdr_records, reconciliation.* the Zingg assets
+            return AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
         return AssetKey([self._layer(dbt_resource_props), dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
-            return "raw"
+            return dbt_resource_props["source_name"]
         return self._layer(dbt_resource_props)
 
     def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:

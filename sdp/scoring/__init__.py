@@ -5,10 +5,15 @@ from __future__ import annotations
 from psycopg import Connection
 
 from sdp.scoring.controls import score_controls
+from sdp.scoring.matching import score_matching
 
 
 def score(conn: Connection, truth: dict) -> dict:
-    return {"scenario": truth.get("scenario"), **score_controls(conn, truth)}
+    result = {"scenario": truth.get("scenario"), **score_controls(conn, truth)}
+    matching = score_matching(conn, truth)
+    if matching:
+        result["matching"] = matching
+    return result
 
 
 def format_score(result: dict) -> str:
@@ -22,6 +27,12 @@ def format_score(result: dict) -> str:
             f"  {kind:<24}{row['detected']:>10}{row['injected']:>10}"
             f"{row['impact_injected']:>14}{row['impact_detected']:>14}"
             f"{row['impact_error']:>9.2%}"
+        )
+    for model, row in result.get("matching", {}).items():
+        lines.append(
+            f"customer {model:<6} precision {row['precision']:.4f}  recall {row['recall']:.4f}"
+            f"  F1 {row['f1']:.4f}  ({row['correct_pairs']}/{row['true_pairs']} true pairs,"
+            f" {row['predicted_pairs']} predicted)"
         )
     unexplained = result["unexplained_exceptions"]
     lines.append(

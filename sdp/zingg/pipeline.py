@@ -95,6 +95,12 @@ def _score(row: dict[str, str], *names: str) -> float | None:
     return None
 
 
+def _pair_score(a: float | None, b: float | None) -> float | None:
+    """A link is as sure as its less sure side."""
+    known = [s for s in (a, b) if s is not None]
+    return min(known) if known else None
+
+
 def _cluster(row: dict[str, str]) -> str:
     return row.get("z_cluster") or row.get("z_CLUSTER") or ""
 
@@ -167,33 +173,30 @@ class Reconciler:
         rows, fingerprint, phases = self._train_and_run(
             model, {"crm": crm, "billing": billing}, "link"
         )
+        # Zingg tags each output row with the pipe it came from (z_zsource: crm or billing)
         clusters: dict[str, dict[str, list[tuple[str, float | None]]]] = defaultdict(
             lambda: {"crm": [], "billing": []}
         )
         for row in rows:
-            rid = row["record_id"]
-            side = "billing" if rid.startswith("BA-") or not rid.startswith("C") else "crm"
-            clusters[_cluster(row)][side].append((rid, _score(row, "z_score", "z_maxScore")))
-        pairs = {
-            (c, a): min(s for s in (cs, as_) if s is not None)
-            if cs is not None or as_ is not None
-            else None
-            for members in clusters.values()
-            for c, cs in members["crm"]
-            for a, as_ in members["billing"]
-        }
+            side = row.get("z_zsource") or row.get("z_source") or ""
+            if side not in ("crm", "billing"):
+                raise ZinggError(f"link output row without a known source: {row}")
+            clusters[_cluster(row)][side].append(
+                (row["record_id"], _score(row, "z_score", "z_maxScore"))
+            )
+        links = sorted(
+            (customer, account, cluster, _pair_score(cs, bs))
+            for cluster, members in clusters.items()
+            for customer, cs in members["crm"]
+            for account, bs in members["billing"]
+        )
         with self.conn.transaction():
             self.conn.execute(f"delete from {SCHEMA}.customer_links")
             with self.conn.cursor().copy(
                 f"copy {SCHEMA}.customer_links (customer_id, account_id, z_cluster, z_score,"
                 " model_fingerprint) from stdin"
             ) as copy:
-                for (customer, account), score in sorted(pairs.items()):
-                    cluster = next(
-                        k for k, m in clusters.items() if any(c == customer for c, _ in m["crm"])
-                    )
+                for customer, account, cluster, score in links:
                     copy.write_row((customer, account, cluster, score, fingerprint))
+        pairs = links
         return ZinggResult("link", fingerprint, records, len(pairs), phases)
-
-
-__all__ = ["LINK_FIELDS", "MATCH_FIELDS", "Reconciler", "ZinggResult"]
