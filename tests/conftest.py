@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -9,8 +10,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from dagster import materialize
 
+from orchestration.assets.dbt import dbt_models, dbt_partitioned_models, dbt_resource
+from orchestration.assets.raw import raw_assets
+from orchestration.assets.reconciliation import reconciliation_assets
+from orchestration.resources import LandingResource, WarehouseResource
 from sdp.db import connect
+from sdp.generator import generate
 from sdp.runtime.services import up, warehouse_url
 from sdp.settings import load_settings
 
@@ -60,3 +67,39 @@ def landing(tmp_path: Path) -> Path:
     root = tmp_path / "landing"
     root.mkdir()
     return root
+
+
+# The whole lineage (raw → Zingg → dbt → controls) built in process once per scenario.
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def build_scenario(scratch_db, tmp: Path, scenario: str) -> Iterator[tuple[str, dict]]:
+    landing = tmp / "landing"
+    result = generate(SCENARIOS / scenario, landing)
+    truth = json.loads(result.ground_truth.read_text())
+    days = sorted(p.name[3:] for p in landing.glob("cdr/records/dt=*"))
+    with scratch_db() as url:
+        outcome = materialize(
+            [*raw_assets(), *reconciliation_assets, dbt_models, dbt_partitioned_models],
+            resources={
+                "warehouse": WarehouseResource(url=url),
+                "landing": LandingResource(path=str(landing)),
+                "dbt": dbt_resource(),
+            },
+            tags={
+                "dagster/asset_partition_range_start": days[0],
+                "dagster/asset_partition_range_end": days[-1],
+            },
+        )
+        assert outcome.success
+        yield url, truth
+
+
+@pytest.fixture(scope="session")
+def default_build(scratch_db, tmp_path_factory) -> Iterator[tuple[str, dict]]:
+    yield from build_scenario(scratch_db, tmp_path_factory.mktemp("default"), "default.yaml")
+
+
+@pytest.fixture(scope="session")
+def clean_build(scratch_db, tmp_path_factory) -> Iterator[tuple[str, dict]]:
+    yield from build_scenario(scratch_db, tmp_path_factory.mktemp("clean"), "clean.yaml")

@@ -1,59 +1,19 @@
-"""The whole lineage on generated scenarios, in process: raw → dbt → controls, then scored."""
+"""Revenue-assurance controls on the whole lineage built in process (fixtures in conftest)."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
-from dagster import materialize
 
-from orchestration.assets.dbt import DBT_DIR, dbt_models, dbt_partitioned_models, dbt_resource
-from orchestration.assets.raw import raw_assets
-from orchestration.resources import LandingResource, WarehouseResource
-from sdp.generator import generate
+from orchestration.assets.dbt import DBT_DIR
 from sdp.runtime.services import warehouse_parts
 from sdp.scoring import score
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 MAX_IMPACT_ERROR = 0.01
-
-
-def build_scenario(scratch_db, tmp: Path, scenario: str) -> Iterator[tuple[str, dict]]:
-    landing = tmp / "landing"
-    result = generate(SCENARIOS / scenario, landing)
-    truth = json.loads(result.ground_truth.read_text())
-    days = sorted(p.name[3:] for p in landing.glob("cdr/records/dt=*"))
-    with scratch_db() as url:
-        outcome = materialize(
-            [*raw_assets(), dbt_models, dbt_partitioned_models],
-            resources={
-                "warehouse": WarehouseResource(url=url),
-                "landing": LandingResource(path=str(landing)),
-                "dbt": dbt_resource(),
-            },
-            tags={
-                "dagster/asset_partition_range_start": days[0],
-                "dagster/asset_partition_range_end": days[-1],
-            },
-        )
-        assert outcome.success
-        yield url, truth
-
-
-@pytest.fixture(scope="module")
-def default_build(scratch_db, tmp_path_factory) -> Iterator[tuple[str, dict]]:
-    yield from build_scenario(scratch_db, tmp_path_factory.mktemp("default"), "default.yaml")
-
-
-@pytest.fixture(scope="module")
-def clean_build(scratch_db, tmp_path_factory) -> Iterator[tuple[str, dict]]:
-    yield from build_scenario(scratch_db, tmp_path_factory.mktemp("clean"), "clean.yaml")
 
 
 def test_every_injected_revenue_incident_is_detected_within_one_percent(default_build):

@@ -4,14 +4,16 @@ import json
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from orchestration.resources import WarehouseResource
+from orchestration.resources import LandingResource, WarehouseResource
 from sdp.scoring.matching import score_matching
 from sdp.settings import load_settings
 from sdp.zingg.configs import load_model
 from sdp.zingg.pipeline import Reconciler, ZinggResult
 
 
-def _metadata(context: AssetExecutionContext, result: ZinggResult, conn, model: str) -> dict:
+def _metadata(
+    context: AssetExecutionContext, result: ZinggResult, conn, model: str, landing: LandingResource
+) -> dict:
     retrained = any(p.phase in ("train", "trainMatch") for p in result.phases)
     metadata = {
         "records_compared": MetadataValue.int(result.records),
@@ -23,7 +25,7 @@ def _metadata(context: AssetExecutionContext, result: ZinggResult, conn, model: 
             + "\n".join(f"| {p.phase} | {p.seconds:.1f} | {p.log} |" for p in result.phases)
         ),
     }
-    truth = load_settings().landing / "ground_truth.json"
+    truth = landing.root() / "ground_truth.json"
     if truth.exists():  # a generated scenario: show how right the answer is
         figures = score_matching(conn, json.loads(truth.read_text())).get(model, {})
         for name in ("precision", "recall", "f1"):
@@ -46,7 +48,7 @@ def _metadata(context: AssetExecutionContext, result: ZinggResult, conn, model: 
     ),
 )
 def customer_matches(
-    context: AssetExecutionContext, warehouse: WarehouseResource
+    context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource
 ) -> MaterializeResult:
     with warehouse.connect() as conn:
         context.log.info("Zingg match: exporting CRM customers and running Spark")
@@ -55,7 +57,7 @@ def customer_matches(
             "select count(*) filter (where n > 1), coalesce(sum(n) filter (where n > 1), 0)"
             " from (select count(*) n from reconciliation.customer_matches group by z_cluster) c"
         ).fetchone()
-        metadata = _metadata(context, result, conn, "match")
+        metadata = _metadata(context, result, conn, "match", landing)
     metadata["duplicate_clusters"] = MetadataValue.int(clusters[0])
     metadata["records_in_duplicate_clusters"] = MetadataValue.int(int(clusters[1]))
     return MaterializeResult(metadata=metadata)
@@ -76,12 +78,12 @@ def customer_matches(
     ),
 )
 def customer_links(
-    context: AssetExecutionContext, warehouse: WarehouseResource
+    context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource
 ) -> MaterializeResult:
     with warehouse.connect() as conn:
         context.log.info("Zingg link: exporting CRM customers and billing accounts")
         result = Reconciler(conn, load_settings()).link()
-        metadata = _metadata(context, result, conn, "link")
+        metadata = _metadata(context, result, conn, "link", landing)
     return MaterializeResult(metadata=metadata)
 
 

@@ -1,0 +1,113 @@
+"""Customer reconciliation with real Zingg on real Spark, on the default scenario's build."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from orchestration.assets.dbt import DBT_DIR
+from sdp.db import connect
+from sdp.runtime.services import warehouse_parts
+from sdp.scoring.matching import score_matching
+from sdp.settings import load_settings
+from sdp.zingg.configs import effective_config, load_model
+from sdp.zingg.pipeline import Reconciler
+from sdp.zingg.reviews import ReviewError, record_review, review_samples
+from sdp.zingg.runner import BLOCKED_PROXY, ZinggError, ZinggRunner
+
+F1_GOAL = 0.98
+
+
+def rebuild_golden(url: str) -> None:
+    env = {**os.environ, **warehouse_parts(url), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    dbt = Path(sys.executable).with_name("dbt")
+    run = subprocess.run(
+        [str(dbt), "build", "--select", "golden_customers", "--profiles-dir", "."],
+        cwd=DBT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+
+
+def golden(url: str) -> dict[str, str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("select customer_id, golden_id from reconciliation.golden_customers")
+        return dict(rows.fetchall())
+
+
+def test_match_and_link_reach_the_f1_goal_against_the_ground_truth(default_build):
+    url, truth = default_build
+    with psycopg.connect(url) as conn:
+        figures = score_matching(conn, truth)
+    assert figures["match"]["f1"] >= F1_GOAL, figures["match"]
+    assert figures["link"]["f1"] >= F1_GOAL, figures["link"]
+
+
+def test_golden_ids_survive_a_new_zingg_run(default_build):
+    url, _ = default_build
+    before = golden(url)
+    with connect(url) as conn:
+        Reconciler(conn, load_settings()).match()  # new Zingg cluster ids, same people
+    rebuild_golden(url)
+    assert golden(url) == before
+    assert len(set(before.values())) < len(before)  # duplicates did merge
+
+
+def test_reviewer_decisions_override_zingg(default_build):
+    url, truth = default_build
+    pair = sorted(truth["duplicates"]["crm_crm"][0])
+    strangers = ("C0000001", "C0000002")
+    ids = golden(url)
+    assert ids[pair[0]] == ids[pair[1]] and ids[strangers[0]] != ids[strangers[1]]
+    with connect(url) as conn:
+        record_review(conn, "match", pair[1], pair[0], "rejected", "analyst", "not the same")
+        record_review(conn, "match", *strangers, "confirmed", "analyst", "same household id")
+    try:
+        rebuild_golden(url)
+        ids = golden(url)
+        assert ids[pair[0]] != ids[pair[1]]
+        assert ids[strangers[0]] == ids[strangers[1]] == f"G-{strangers[0]}"
+        with connect(url) as conn:
+            samples = review_samples(conn, load_model("match"), Path(url.split("/")[-1]))
+            assert samples is not None
+            labelled = samples.read_text().splitlines()
+            samples.unlink()
+        assert len(labelled) == 5  # header + two rows per reviewed pair
+        model = load_model("match")
+        assert model.fingerprint() != model.fingerprint(Path(__file__))  # reviews retrain
+    finally:
+        with connect(url) as conn:
+            conn.execute("delete from reconciliation.match_reviews")
+        rebuild_golden(url)
+
+
+def test_a_review_must_name_a_known_model_and_decision(default_build):
+    url, _ = default_build
+    with connect(url) as conn, pytest.raises(ReviewError, match="decision 'maybe'"):
+        record_review(conn, "match", "C1", "C2", "maybe", "analyst")
+
+
+def test_zingg_usage_reporting_is_pointed_at_a_closed_local_port(tmp_path):
+    command = " ".join(ZinggRunner(load_settings()).command("match", tmp_path / "c.json"))
+    assert f"spark.driver.extraJavaOptions={BLOCKED_PROXY}" in command
+    assert "-Dhttps.proxyHost=127.0.0.1" in BLOCKED_PROXY and "-Dhttps.proxyPort=9" in BLOCKED_PROXY
+
+
+def test_a_failing_zingg_phase_reports_the_spark_error_not_just_an_exit_code(tmp_path):
+    settings = load_settings({**os.environ, "SDP_HOME": str(tmp_path)})
+    missing = tmp_path / "nowhere.csv"
+    config = effective_config(load_model("match"), settings, {"crm": missing}, [missing])
+    with pytest.raises(ZinggError) as failure:
+        ZinggRunner(settings, driver_memory="1g").run("match", config)
+    message = str(failure.value)
+    assert "Zingg match on match.json failed" in message
+    assert "nowhere.csv" in message or "Exception" in message
+    assert json.loads(config.read_text())["modelId"] == "crm_dedupe"
