@@ -65,7 +65,8 @@ down: install
 bench: install
 	@$(TEST_ENV) $(SDP) up >/dev/null
 	@$(TEST_ENV) $(BIN)/python benchmarks/ingest.py && \
-	  $(TEST_ENV) $(BIN)/python benchmarks/dbt_build.py; status=$$?; \
+	  $(TEST_ENV) $(BIN)/python benchmarks/dbt_build.py && \
+	  $(TEST_ENV) $(BIN)/python benchmarks/zingg_match.py; status=$$?; \
 	  $(TEST_ENV) $(SDP) down >/dev/null; exit $$status
 
 lint: install

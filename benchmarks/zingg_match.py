@@ -1,0 +1,133 @@
+"""Zingg match at 10k and 100k customers against a blocking + rapidfuzz baseline, same run.
+
+For each size: Zingg's match phase (model trained once on the shipped samples) wall time and
+the peak memory of its JVM, and the baseline's wall time and peak memory, each with its
+pairwise F1 against the ground truth. Goal: Zingg ≤ 5 minutes for 100k customers on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from itertools import combinations
+from pathlib import Path
+
+import psycopg
+from rapidfuzz import fuzz
+
+from sdp.contracts import load_contract
+from sdp.db import connect
+from sdp.generator import generate
+from sdp.ingest.partition import load_partition
+from sdp.ingest.schema import ensure_raw_schema
+from sdp.runtime.services import warehouse_parts, warehouse_url
+from sdp.scoring.matching import cluster_pairs, pair_metrics
+from sdp.settings import load_settings
+from sdp.zingg.pipeline import Reconciler
+from sdp.zingg.records import MATCH_FIELDS, crm_records
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def build(url: str, landing: Path, customers: int) -> dict:
+    generate(ROOT / "scenarios" / "default.yaml", landing, customers=customers, days=1)
+    contract = load_contract()
+    with connect(url) as conn:
+        ensure_raw_schema(conn, contract)
+        for entity in (contract.entity("crm", "customers"), contract.entity("billing", "accounts")):
+            for day in sorted({p.name[3:] for p in landing.glob("crm/customers/dt=*")}):
+                load_partition(conn, landing, entity, day)
+    env = {**os.environ, **warehouse_parts(url), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            "run",
+            "--quiet",
+            "--profiles-dir",
+            ".",
+            "--select",
+            "stg_crm__customers",
+            "stg_billing__accounts",
+        ],
+        cwd=ROOT / "dbt",
+        env=env,
+        check=True,
+    )
+    return json.loads((landing / "ground_truth.json").read_text())
+
+
+def baseline(conn: psycopg.Connection) -> tuple[set[tuple[str, str]], float]:
+    """Block on postcode and on date of birth, then a weighted rapidfuzz score over the fields."""
+    started = time.perf_counter()
+    records = list(crm_records(conn, MATCH_FIELDS))
+    blocks: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for r in records:
+        blocks["p:" + r["postcode"]].append(r)
+        blocks["d:" + r["dob"] + r["last_name"][:1]].append(r)
+    pairs = set()
+    for members in blocks.values():
+        for a, b in combinations(members, 2):
+            score = (
+                fuzz.ratio(a["first_name"], b["first_name"]) * 0.2
+                + fuzz.ratio(a["last_name"], b["last_name"]) * 0.25
+                + (100 if a["dob"] == b["dob"] and a["dob"] else 0) * 0.2
+                + fuzz.ratio(a["address"], b["address"]) * 0.15
+                + (100 if a["phone"] == b["phone"] and a["phone"] else 0) * 0.1
+                + fuzz.ratio(a["email"], b["email"]) * 0.1
+            )
+            if score >= 85:
+                pairs.add(tuple(sorted((a["record_id"], b["record_id"]))))
+    return pairs, time.perf_counter() - started  # type: ignore[return-value]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    args = parser.parse_args()
+    admin_url = warehouse_url(load_settings())
+    print(f"{'customers':>10} {'engine':<10} {'seconds':>9} {'peak MiB':>9} {'F1':>7}")
+    for size in args.sizes:
+        name = f"bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'create database "{name}"')
+        url = admin_url.rsplit("/", 1)[0] + "/" + name
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                truth = build(url, Path(tmp) / "landing", size)
+                true_pairs = {tuple(sorted(p)) for p in truth["duplicates"]["crm_crm"]}
+                with connect(url) as conn:
+                    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+                    result = Reconciler(conn, load_settings()).match()
+                    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+                    seconds = sum(p.seconds for p in result.phases if p.phase != "train")
+                    memberships = conn.execute(
+                        "select customer_id, z_cluster from reconciliation.customer_matches"
+                    ).fetchall()
+                    zingg_f1 = pair_metrics(cluster_pairs(memberships), true_pairs)["f1"]
+                    print(
+                        f"{size:>10,} {'zingg':<10} {seconds:>9.1f} {peak / 1024:>9.0f}"
+                        f" {zingg_f1:>7.4f}  ({', '.join(p.phase for p in result.phases)})"
+                    )
+                    own_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                    pairs, base_seconds = baseline(conn)
+                    own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                    base_f1 = pair_metrics(pairs, true_pairs)["f1"]
+                    print(
+                        f"{size:>10,} {'rapidfuzz':<10} {base_seconds:>9.1f}"
+                        f" {max(own_before, own_peak) / 1024:>9.0f} {base_f1:>7.4f}"
+                    )
+        finally:
+            with psycopg.connect(admin_url, autocommit=True) as admin:
+                admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+if __name__ == "__main__":
+    main()
