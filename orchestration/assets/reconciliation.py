@@ -2,7 +2,14 @@
 
 import json
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from orchestration.resources import LandingResource, WarehouseResource
 from sdp.scoring.matching import score_matching
@@ -40,6 +47,8 @@ def _metadata(
     group_name="reconciliation",
     kinds={"spark", "postgres"},
     deps=[AssetKey(["staging", "stg_crm__customers"])],
+    # unpartitioned, but runs over a range of days (the CLI, schedules) include it
+    backfill_policy=BackfillPolicy.single_run(),
     code_version=load_model("match").fingerprint(),
     description=(
         "Zingg deduplication inside CRM customers (`zingg_configs/match.json`): one row per "
@@ -71,6 +80,7 @@ def customer_matches(
         AssetKey(["staging", "stg_crm__customers"]),
         AssetKey(["staging", "stg_billing__accounts"]),
     ],
+    backfill_policy=BackfillPolicy.single_run(),
     code_version=load_model("link").fingerprint(),
     description=(
         "Zingg link of CRM customers to billing accounts (`zingg_configs/link.json`): one row "
