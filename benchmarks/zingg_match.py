@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -25,10 +22,11 @@ from rapidfuzz import fuzz
 
 from sdp.contracts import load_contract
 from sdp.db import connect
+from sdp.dbt_cli import run_dbt
 from sdp.generator import generate
 from sdp.ingest.partition import load_partition
 from sdp.ingest.schema import ensure_raw_schema
-from sdp.runtime.services import warehouse_parts, warehouse_url
+from sdp.runtime.services import warehouse_url
 from sdp.scoring.matching import cluster_pairs, pair_metrics
 from sdp.settings import load_settings
 from sdp.zingg.pipeline import Reconciler
@@ -45,22 +43,9 @@ def build(url: str, landing: Path, customers: int) -> dict:
         for entity in (contract.entity("crm", "customers"), contract.entity("billing", "accounts")):
             for day in sorted({p.name[3:] for p in landing.glob("crm/customers/dt=*")}):
                 load_partition(conn, landing, entity, day)
-    env = {**os.environ, **warehouse_parts(url), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    subprocess.run(
-        [
-            str(Path(sys.executable).with_name("dbt")),
-            "run",
-            "--quiet",
-            "--profiles-dir",
-            ".",
-            "--select",
-            "stg_crm__customers",
-            "stg_billing__accounts",
-        ],
-        cwd=ROOT / "dbt",
-        env=env,
-        check=True,
-    )
+    run = run_dbt(url, "run", "--quiet", "--select", "stg_crm__customers", "stg_billing__accounts")
+    if run.returncode:
+        raise SystemExit(f"dbt run failed:\n{run.stdout[-3000:]}")
     return json.loads((landing / "ground_truth.json").read_text())
 
 

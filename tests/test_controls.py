@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import psycopg
 
-from orchestration.assets.dbt import DBT_DIR
-from sdp.runtime.services import warehouse_parts
+from sdp.dbt_cli import run_dbt
 from sdp.scoring import score
 
 MAX_IMPACT_ERROR = 0.01
@@ -82,15 +76,7 @@ def test_leakage_summary_splits_leaks_from_overbilling(default_build):
 
 def test_dbt_unit_tests_of_rating_msisdn_and_tariff_validity_pass(default_build):
     url, _ = default_build
-    env = {**os.environ, **warehouse_parts(url), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    dbt = Path(sys.executable).with_name("dbt")
-    run = subprocess.run(
-        [str(dbt), "test", "--select", "test_type:unit", "--profiles-dir", "."],
-        cwd=DBT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    run = run_dbt(url, "test", "--select", "test_type:unit")
     assert run.returncode == 0, run.stdout[-3000:]
     for name in (
         "msisdn_formats_normalize_to_e164",

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from orchestration.assets.dbt import DBT_DIR
 from sdp.db import connect
-from sdp.runtime.services import warehouse_parts
+from sdp.dbt_cli import run_dbt
 from sdp.scoring.matching import score_matching
 from sdp.settings import load_settings
 from sdp.zingg.configs import effective_config, load_model
@@ -25,15 +22,7 @@ F1_GOAL = 0.98
 
 
 def rebuild_golden(url: str) -> None:
-    env = {**os.environ, **warehouse_parts(url), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    dbt = Path(sys.executable).with_name("dbt")
-    run = subprocess.run(
-        [str(dbt), "build", "--select", "golden_customers", "--profiles-dir", "."],
-        cwd=DBT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    run = run_dbt(url, "build", "--select", "golden_customers")
     assert run.returncode == 0, run.stdout[-3000:]
 
 
