@@ -11,13 +11,12 @@ import argparse
 import json
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import psycopg
 
 from sdp.contracts import load_contract
-from sdp.db import connect
+from sdp.db import connect, scratch_database
 from sdp.dbt_cli import run_dbt
 from sdp.generator import generate
 from sdp.ingest.partition import load_partition
@@ -74,31 +73,23 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=7000, help="7,000 gives about 1M CDRs")
     args = parser.parse_args()
     admin_url = warehouse_url(load_settings())
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'create database "{name}"')
-    url = admin_url.rsplit("/", 1)[0] + "/" + name
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            cdrs = land_and_load(url, Path(tmp) / "landing", args.customers)
-            wall, timing = dbt_build(url, Path(tmp) / "target")
-            with psycopg.connect(url) as conn:
-                rows = {
-                    model: conn.execute(
-                        f"select count(*) from {'marts' if model in REPORTED[:2] else 'controls'}"
-                        f".{model}"
-                    ).fetchone()[0]
-                    for model in REPORTED
-                }
-        print(f"dbt build (all models and tests): {wall:.1f}s for {cdrs:,} CDRs")
-        print(f"{'model':<34}{'rows out':>12}{'seconds':>10}{'CDRs/s':>14}")
-        for model in REPORTED:
-            seconds = timing.get(model, 0.0)
-            rate = cdrs / seconds if seconds else float("nan")
-            print(f"{model:<34}{rows[model]:>12,}{seconds:>10.2f}{rate:>14,.0f}")
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'drop database if exists "{name}" with (force)')
+    with scratch_database(admin_url, "bench") as url, tempfile.TemporaryDirectory() as tmp:
+        cdrs = land_and_load(url, Path(tmp) / "landing", args.customers)
+        wall, timing = dbt_build(url, Path(tmp) / "target")
+        with psycopg.connect(url) as conn:
+            rows = {
+                model: conn.execute(
+                    f"select count(*) from {'marts' if model in REPORTED[:2] else 'controls'}"
+                    f".{model}"
+                ).fetchone()[0]
+                for model in REPORTED
+            }
+    print(f"dbt build (all models and tests): {wall:.1f}s for {cdrs:,} CDRs")
+    print(f"{'model':<34}{'rows out':>12}{'seconds':>10}{'CDRs/s':>14}")
+    for model in REPORTED:
+        seconds = timing.get(model, 0.0)
+        rate = cdrs / seconds if seconds else float("nan")
+        print(f"{model:<34}{rows[model]:>12,}{seconds:>10.2f}{rate:>14,.0f}")
 
 
 if __name__ == "__main__":

@@ -11,14 +11,13 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 
 from sdp.contracts import load_contract
-from sdp.db import connect
+from sdp.db import connect, scratch_database
 from sdp.ingest.loader import BatchLoader
 from sdp.ingest.schema import ensure_raw_schema
 from sdp.landing import BatchWriter, Manifest
@@ -93,33 +92,27 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     admin_url = warehouse_url(load_settings())
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'create database "{name}"')
-    try:
-        with (
-            tempfile.TemporaryDirectory() as tmp,
-            connect(admin_url.rsplit("/", 1)[0] + "/" + name) as conn,
-        ):
-            ensure_raw_schema(conn, load_contract())
-            t0 = time.perf_counter()
-            manifest = write_cdrs(Path(tmp), args.rows)
-            print(
-                f"wrote {args.rows:,} CDRs ({manifest.data_path.stat().st_size / 1e6:.0f} MB) "
-                f"in {time.perf_counter() - t0:.1f}s"
-            )
-            plain, loader = [], []
-            for _ in range(args.repeat):
-                plain.append(plain_copy(conn, manifest.data_path))
-                loader.append(raw_load(conn, manifest))
-            plain_rate = args.rows / statistics.median(plain)
-            loader_rate = args.rows / statistics.median(loader)
-            print(f"plain COPY:  {plain_rate:>12,.0f} rows/s  (median of {args.repeat})")
-            print(f"raw loader:  {loader_rate:>12,.0f} rows/s  (median of {args.repeat})")
-            print(f"ratio:       {loader_rate / plain_rate:>12.2f}  (goal >= 0.70)")
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'drop database if exists "{name}" with (force)')
+    with (
+        scratch_database(admin_url, "bench") as url,
+        tempfile.TemporaryDirectory() as tmp,
+        connect(url) as conn,
+    ):
+        ensure_raw_schema(conn, load_contract())
+        t0 = time.perf_counter()
+        manifest = write_cdrs(Path(tmp), args.rows)
+        print(
+            f"wrote {args.rows:,} CDRs ({manifest.data_path.stat().st_size / 1e6:.0f} MB) "
+            f"in {time.perf_counter() - t0:.1f}s"
+        )
+        plain, loader = [], []
+        for _ in range(args.repeat):
+            plain.append(plain_copy(conn, manifest.data_path))
+            loader.append(raw_load(conn, manifest))
+    plain_rate = args.rows / statistics.median(plain)
+    loader_rate = args.rows / statistics.median(loader)
+    print(f"plain COPY:  {plain_rate:>12,.0f} rows/s  (median of {args.repeat})")
+    print(f"raw loader:  {loader_rate:>12,.0f} rows/s  (median of {args.repeat})")
+    print(f"ratio:       {loader_rate / plain_rate:>12.2f}  (goal >= 0.70)")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ import json
 import resource
 import tempfile
 import time
-import uuid
 from collections import defaultdict
 from itertools import combinations
 from pathlib import Path
@@ -21,7 +20,7 @@ import psycopg
 from rapidfuzz import fuzz
 
 from sdp.contracts import load_contract
-from sdp.db import connect
+from sdp.db import connect, scratch_database
 from sdp.dbt_cli import run_dbt
 from sdp.generator import generate
 from sdp.ingest.partition import load_partition
@@ -80,38 +79,30 @@ def main() -> None:
     admin_url = warehouse_url(load_settings())
     print(f"{'customers':>10} {'engine':<10} {'seconds':>9} {'peak MiB':>9} {'F1':>7}")
     for size in args.sizes:
-        name = f"bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'create database "{name}"')
-        url = admin_url.rsplit("/", 1)[0] + "/" + name
-        try:
-            with tempfile.TemporaryDirectory() as tmp:
-                truth = build(url, Path(tmp) / "landing", size)
-                true_pairs = {tuple(sorted(p)) for p in truth["duplicates"]["crm_crm"]}
-                with connect(url) as conn:
-                    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-                    result = Reconciler(conn, load_settings()).match()
-                    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-                    seconds = sum(p.seconds for p in result.phases if p.phase != "train")
-                    memberships = conn.execute(
-                        "select customer_id, z_cluster from reconciliation.customer_matches"
-                    ).fetchall()
-                    zingg_f1 = pair_metrics(cluster_pairs(memberships), true_pairs)["f1"]
-                    print(
-                        f"{size:>10,} {'zingg':<10} {seconds:>9.1f} {peak / 1024:>9.0f}"
-                        f" {zingg_f1:>7.4f}  ({', '.join(p.phase for p in result.phases)})"
-                    )
-                    own_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                    pairs, base_seconds = baseline(conn)
-                    own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                    base_f1 = pair_metrics(pairs, true_pairs)["f1"]
-                    print(
-                        f"{size:>10,} {'rapidfuzz':<10} {base_seconds:>9.1f}"
-                        f" {max(own_before, own_peak) / 1024:>9.0f} {base_f1:>7.4f}"
-                    )
-        finally:
-            with psycopg.connect(admin_url, autocommit=True) as admin:
-                admin.execute(f'drop database if exists "{name}" with (force)')
+        with scratch_database(admin_url, "bench") as url, tempfile.TemporaryDirectory() as tmp:
+            truth = build(url, Path(tmp) / "landing", size)
+            true_pairs = {tuple(sorted(p)) for p in truth["duplicates"]["crm_crm"]}
+            with connect(url) as conn:
+                before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+                result = Reconciler(conn, load_settings()).match()
+                peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+                seconds = sum(p.seconds for p in result.phases if p.phase != "train")
+                memberships = conn.execute(
+                    "select customer_id, z_cluster from reconciliation.customer_matches"
+                ).fetchall()
+                zingg_f1 = pair_metrics(cluster_pairs(memberships), true_pairs)["f1"]
+                print(
+                    f"{size:>10,} {'zingg':<10} {seconds:>9.1f} {peak / 1024:>9.0f}"
+                    f" {zingg_f1:>7.4f}  ({', '.join(p.phase for p in result.phases)})"
+                )
+                own_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                pairs, base_seconds = baseline(conn)
+                own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                base_f1 = pair_metrics(pairs, true_pairs)["f1"]
+                print(
+                    f"{size:>10,} {'rapidfuzz':<10} {base_seconds:>9.1f}"
+                    f" {max(own_before, own_peak) / 1024:>9.0f} {base_f1:>7.4f}"
+                )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import psycopg
 
 from sdp.runtime.services import warehouse_url
@@ -15,3 +19,18 @@ def connect(url: str | None = None, settings: Settings | None = None) -> psycopg
     """Autocommit, so that every unit of work opens its own explicit transaction."""
     target = url or warehouse_url(settings or load_settings())
     return psycopg.connect(target, autocommit=True, options=SESSION_OPTIONS)
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str = "t") -> Iterator[str]:
+    """A database of its own on the server, dropped afterwards: tests and benchmarks never see
+    each other's tables. Yields its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'create database "{name}"')
+    base, _ = server_url.rsplit("/", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{name}" with (force)')

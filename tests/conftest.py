@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import psycopg
@@ -16,7 +15,7 @@ from orchestration.assets.dbt import dbt_models, dbt_partitioned_models, dbt_res
 from orchestration.assets.raw import raw_assets
 from orchestration.assets.reconciliation import reconciliation_assets
 from orchestration.resources import LandingResource, WarehouseResource
-from sdp.db import connect
+from sdp.db import connect, scratch_database
 from sdp.generator import generate
 from sdp.runtime.services import up, warehouse_url
 from sdp.settings import load_settings
@@ -28,20 +27,6 @@ def server_url() -> str:
     if settings.embedded_warehouse:
         up(settings)  # no-op when `make test` already started it
     return warehouse_url(settings)
-
-
-@contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """A database of its own, dropped afterwards: tests never see each other's tables."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'create database "{name}"')
-    base, _ = server_url.rsplit("/", 1)
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(f'drop database if exists "{name}" with (force)')
 
 
 @pytest.fixture(scope="session")
