@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from sdp.runtime.services import warehouse_parts
@@ -12,13 +13,25 @@ from sdp.runtime.services import warehouse_parts
 DBT_DIR = Path(__file__).resolve().parent.parent / "dbt"
 
 
-def run_dbt(url: str, *args: str) -> subprocess.CompletedProcess:
-    """`dbt <args>` from dbt/, its profile pointed at `url`; output captured, never raises."""
+def run_dbt(url: str, *args: str, target: Path | None = None) -> subprocess.CompletedProcess:
+    """`dbt <args>` from dbt/, its profile pointed at `url`; output captured, never raises.
+
+    Artifacts go to `target` (a throwaway directory when None), never to dbt/target: the
+    manifest there is the code location's, and a run against another database would leave that
+    database's name compiled into it."""
     env = {**os.environ, **warehouse_parts(url), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    return subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), *args, "--profiles-dir", "."],
-        cwd=DBT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    with tempfile.TemporaryDirectory(prefix="dbt-target-") as scratch:
+        return subprocess.run(
+            [
+                str(Path(sys.executable).with_name("dbt")),
+                *args,
+                "--profiles-dir",
+                ".",
+                "--target-path",
+                str(target or scratch),
+            ],
+            cwd=DBT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+        )

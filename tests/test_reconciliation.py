@@ -50,6 +50,31 @@ def test_golden_ids_survive_a_new_zingg_run(default_build):
     assert len(set(before.values())) < len(before)  # duplicates did merge
 
 
+def test_a_current_model_is_not_retrained(default_build):
+    url, _ = default_build
+    with connect(url) as conn:
+        trained = Reconciler(conn, load_settings()).train("match")
+    assert not trained.retrained
+    assert trained.labelled_pairs > 0 and trained.reviewed_pairs == 0
+    assert (trained.directory / "model").is_dir()
+
+
+def test_subscription_exceptions_name_the_lines_golden_customer(default_build):
+    url, _ = default_build
+    ids = golden(url)
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select reason, customer_id, golden_id, golden_account_ids, detail"
+            " from controls.ctl_subscription_reconciliation where in_crm"
+        ).fetchall()
+    assert rows
+    assert all(golden_id == ids[customer] for _, customer, golden_id, _, _ in rows)
+    unbilled = [r for r in rows if r[0] == "active_on_network_not_billed" and r[3]]
+    assert unbilled, "an unbilled line of a known customer points at that customer's accounts"
+    for _, _, golden_id, accounts, detail in unbilled:
+        assert f"customer {golden_id} holds {', '.join(accounts)}" in detail
+
+
 def test_reviewer_decisions_override_zingg(default_build):
     url, truth = default_build
     pair = sorted(truth["duplicates"]["crm_crm"][0])

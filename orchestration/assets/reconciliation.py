@@ -15,21 +15,24 @@ from orchestration.resources import LandingResource, WarehouseResource
 from sdp.scoring.matching import score_matching
 from sdp.settings import load_settings
 from sdp.zingg.configs import load_model
-from sdp.zingg.pipeline import Reconciler, ZinggResult
+from sdp.zingg.pipeline import Reconciler, TrainedModel, ZinggResult
 
 
 def _metadata(
     context: AssetExecutionContext, result: ZinggResult, conn, model: str, landing: LandingResource
 ) -> dict:
-    retrained = any(p.phase in ("train", "trainMatch") for p in result.phases)
+    retrained = any(p.phase == "train" for p in result.phases)
     metadata = {
         "records_compared": MetadataValue.int(result.records),
         "output_rows": MetadataValue.int(result.output_rows),
         "model_fingerprint": MetadataValue.text(result.fingerprint),
         "retrained": MetadataValue.bool(retrained),
         "phases": MetadataValue.md(
-            "| phase | seconds | log |\n|---|---:|---|\n"
-            + "\n".join(f"| {p.phase} | {p.seconds:.1f} | {p.log} |" for p in result.phases)
+            "| phase | seconds | peak MiB | log |\n|---|---:|---:|---|\n"
+            + "\n".join(
+                f"| {p.phase} | {p.seconds:.1f} | {p.peak_rss_mib:.0f} | {p.log} |"
+                for p in result.phases
+            )
         ),
     }
     truth = landing.root() / "ground_truth.json"
@@ -42,18 +45,83 @@ def _metadata(
     return metadata
 
 
+STAGING_INPUTS = {
+    "match": [AssetKey(["staging", "stg_crm__customers"])],
+    "link": [
+        AssetKey(["staging", "stg_crm__customers"]),
+        AssetKey(["staging", "stg_billing__accounts"]),
+    ],
+}
+MODEL_PURPOSE = {
+    "match": "deduplication inside CRM customers",
+    "link": "linking CRM customers to billing accounts",
+}
+
+
+def _model_metadata(trained: TrainedModel) -> dict:
+    return {
+        "model_fingerprint": MetadataValue.text(trained.fingerprint),
+        "retrained": MetadataValue.bool(trained.retrained),
+        "labelled_pairs": MetadataValue.int(trained.labelled_pairs),
+        "reviewed_pairs": MetadataValue.int(trained.reviewed_pairs),
+        "records_seen": MetadataValue.int(trained.records),
+        "model_directory": MetadataValue.path(str(trained.directory)),
+        "training_seconds": MetadataValue.float(
+            round(sum(p.seconds for p in trained.phases), 1) + 0.0
+        ),
+        "training_peak_mib": MetadataValue.float(
+            float(round(max((p.peak_rss_mib for p in trained.phases), default=0.0)))
+        ),
+    }
+
+
+def _model_asset(name: str):
+    model_key = AssetKey(["reconciliation", f"{name}_model"])
+
+    @asset(
+        key=model_key,
+        group_name="reconciliation",
+        kinds={"spark"},
+        deps=[*STAGING_INPUTS[name], AssetKey(["reconciliation", "match_reviews"])],
+        backfill_policy=BackfillPolicy.single_run(),
+        # the shipped config and samples; reviewed pairs also retrain, checked at run time
+        code_version=load_model(name).fingerprint(),
+        description=(
+            f"The trained Zingg model for {MODEL_PURPOSE[name]} (`zingg_configs/{name}.json`, "
+            f"labelled pairs in `zingg_configs/training/{name}.csv` plus reviewed pairs from "
+            "`reconciliation.match_reviews`). Training runs only when the configuration, the "
+            "samples or the reviews changed since the model on disk; otherwise the "
+            "materialization records that the model is current."
+        ),
+    )
+    def _model(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        with warehouse.connect() as conn:
+            context.log.info(f"Zingg {name} model: checking the fingerprint, training if stale")
+            trained = Reconciler(conn, load_settings()).train(name)
+        context.log.info(
+            f"Zingg {name} model {trained.fingerprint}: "
+            + ("retrained" if trained.retrained else "already current, not retrained")
+        )
+        return MaterializeResult(metadata=_model_metadata(trained))
+
+    return _model
+
+
+match_model = _model_asset("match")
+link_model = _model_asset("link")
+
+
 @asset(
     key=AssetKey(["reconciliation", "customer_matches"]),
     group_name="reconciliation",
     kinds={"spark", "postgres"},
-    deps=[AssetKey(["staging", "stg_crm__customers"])],
+    deps=[*STAGING_INPUTS["match"], match_model.key],
     # unpartitioned, but runs over a range of days (the CLI, schedules) include it
     backfill_policy=BackfillPolicy.single_run(),
-    code_version=load_model("match").fingerprint(),
     description=(
         "Zingg deduplication inside CRM customers (`zingg_configs/match.json`): one row per "
-        "customer with its cluster and scores in `reconciliation.customer_matches`. The model "
-        "is retrained when its configuration, its shipped samples or the reviewed pairs change."
+        "customer with its cluster and scores in `reconciliation.customer_matches`, from the "
+        "current `reconciliation/match_model`."
     ),
 )
 def customer_matches(
@@ -76,15 +144,12 @@ def customer_matches(
     key=AssetKey(["reconciliation", "customer_links"]),
     group_name="reconciliation",
     kinds={"spark", "postgres"},
-    deps=[
-        AssetKey(["staging", "stg_crm__customers"]),
-        AssetKey(["staging", "stg_billing__accounts"]),
-    ],
+    deps=[*STAGING_INPUTS["link"], link_model.key],
     backfill_policy=BackfillPolicy.single_run(),
-    code_version=load_model("link").fingerprint(),
     description=(
         "Zingg link of CRM customers to billing accounts (`zingg_configs/link.json`): one row "
-        "per (customer, account) pair with its score in `reconciliation.customer_links`."
+        "per (customer, account) pair with its score in `reconciliation.customer_links`, from "
+        "the current `reconciliation/link_model`."
     ),
 )
 def customer_links(
@@ -97,4 +162,4 @@ def customer_links(
     return MaterializeResult(metadata=metadata)
 
 
-reconciliation_assets = [customer_matches, customer_links]
+reconciliation_assets = [match_model, link_model, customer_matches, customer_links]

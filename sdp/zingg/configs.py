@@ -25,8 +25,10 @@ class ZinggConfigError(ValueError):
 @dataclass(frozen=True)
 class ZinggModel:
     name: str  # "match" (CRM dedupe) or "link" (CRM <-> billing)
-    template: dict
+    template: dict  # what Zingg reads
     samples: Path
+    # the platform's acceptance floor: a record whose best Zingg score is lower stays alone
+    min_score: float
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -52,13 +54,17 @@ def load_model(name: str, config_dir: Path = CONFIG_DIR) -> ZinggModel:
     for key in ("modelId", "fieldDefinition"):
         if key not in template:
             raise ZinggConfigError(f"{path}: missing {key!r}")
+    platform = template.pop("platform", {})
+    min_score = platform.get("minScore", 0.5)
+    if not isinstance(min_score, int | float) or not 0 <= min_score <= 1:
+        raise ZinggConfigError(f"{path}: platform.minScore {min_score!r} is not within 0..1")
     fields = [f.get("fieldName") for f in template["fieldDefinition"]]
     if "record_id" not in fields:
         raise ZinggConfigError(f"{path}: a record_id field (DONT_USE) must carry the key")
     samples = config_dir / "training" / f"{name}.csv"
     if not samples.exists():
         raise ZinggConfigError(f"{samples}: labelled training samples are missing")
-    return ZinggModel(name, template, samples)
+    return ZinggModel(name, template, samples, float(min_score))
 
 
 def _schema(fields: tuple[str, ...]) -> str:

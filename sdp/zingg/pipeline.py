@@ -4,6 +4,11 @@ Results land in schema `reconciliation`: `customer_matches` (one row per CRM rec
 Zingg cluster and scores) and `customer_links` (one row per CRM record ↔ billing account pair
 Zingg links, with its score). Each table is replaced whole in one transaction, so a re-run
 leaves the same shape and never a half-written result.
+
+Zingg clusters every pair its classifier leans towards, some only just. The model's acceptance
+floor (`platform.minScore` in `zingg_configs/<model>.json`, 0.5 by default) keeps a record out of
+its cluster when even its best score is lower, and drops links scored lower: a doubtful pair is
+left apart for a reviewer rather than merged into a golden customer.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from sdp.zingg.records import (
     crm_records,
     write_csv,
 )
+from sdp.zingg.reviews import review_samples
 from sdp.zingg.runner import PhaseRun, ZinggError, ZinggRunner
 
 SCHEMA = "reconciliation"
@@ -38,6 +44,8 @@ create table if not exists {SCHEMA}.customer_matches (
     model_fingerprint text not null,
     matched_at timestamptz not null default now()
 );
+-- Zingg's own cluster, before the acceptance floor (z_cluster is the accepted one)
+alter table {SCHEMA}.customer_matches add column if not exists zingg_cluster text;
 create table if not exists {SCHEMA}.customer_links (
     customer_id text not null,
     account_id text not null,
@@ -69,6 +77,23 @@ class ZinggResult:
     records: int
     output_rows: int
     phases: tuple[PhaseRun, ...]
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A Zingg model on disk and what it was trained from."""
+
+    model: str
+    fingerprint: str
+    directory: Path
+    labelled_pairs: int
+    reviewed_pairs: int
+    records: int
+    phases: tuple[PhaseRun, ...]  # empty: the model on disk was already current
+
+    @property
+    def retrained(self) -> bool:
+        return bool(self.phases)
 
 
 def ensure_schema(conn: Connection) -> None:
@@ -105,74 +130,105 @@ def _cluster(row: dict[str, str]) -> str:
     return row.get("z_cluster") or row.get("z_CLUSTER") or ""
 
 
+def _labelled_pairs(samples: Path | None) -> int:
+    if samples is None:
+        return 0
+    with open(samples, newline="", encoding="utf-8") as fh:
+        return len({row["z_cluster"] for row in csv.DictReader(fh)})
+
+
 class Reconciler:
+    """Export from staging, keep the Zingg models current, run them, write the results back."""
+
     def __init__(self, conn: Connection, settings: Settings, runner: ZinggRunner | None = None):
         self.conn = conn
         self.settings = settings
         self.runner = runner or ZinggRunner(settings)
         self.work = settings.home / "zingg"
 
-    def _review_samples(self, model: ZinggModel) -> Path | None:
-        """Reviewed pairs in training-sample shape; None when nobody reviewed this model."""
-        from sdp.zingg.reviews import review_samples
+    def _export(self, model: ZinggModel) -> tuple[dict[str, Path], int]:
+        inputs = self.work / "input"
+        if model.name == "match":
+            export = inputs / "crm_customers.csv"
+            return {"crm": export}, write_csv(
+                export, MATCH_FIELDS, crm_records(self.conn, MATCH_FIELDS)
+            )
+        crm, billing = inputs / "link_crm.csv", inputs / "link_billing.csv"
+        records = write_csv(crm, LINK_FIELDS, crm_records(self.conn, LINK_FIELDS))
+        records += write_csv(billing, LINK_FIELDS, billing_records(self.conn))
+        return {"crm": crm, "billing": billing}, records
 
-        return review_samples(self.conn, model, self.work / "input" / f"{model.name}-reviews.csv")
-
-    def _train_and_run(
-        self, model: ZinggModel, inputs: dict[str, Path], run_phase: str
-    ) -> tuple[list[dict[str, str]], str, tuple[PhaseRun, ...]]:
-        reviews = self._review_samples(model)
-        samples = [model.samples, *([reviews] if reviews else [])]
+    def _train_if_stale(self, model: ZinggModel, force: bool = False) -> tuple[TrainedModel, Path]:
+        """Export and write the effective config; train when the config, the shipped samples
+        or the reviewed pairs changed since the model on disk (or when forced)."""
+        ensure_schema(self.conn)
+        inputs, records = self._export(model)
+        reviews = review_samples(
+            self.conn, model, self.work / "input" / f"{model.name}-reviews.csv"
+        )
+        config = effective_config(
+            model, self.settings, inputs, [model.samples, *([reviews] if reviews else [])]
+        )
         fingerprint = model.fingerprint(reviews)
-        config = effective_config(model, self.settings, inputs, samples)
-        output = self.work / "output" / model.name
-        shutil.rmtree(output, ignore_errors=True)
         stamp = self.work / "models" / f"{model.template['modelId']}.fingerprint"
-        phases: list[PhaseRun] = []
-        if run_phase == "match" and (not stamp.exists() or stamp.read_text() != fingerprint):
-            phases.append(self.runner.run("trainMatch", config))
-        else:
-            if not stamp.exists() or stamp.read_text() != fingerprint:
-                phases.append(self.runner.run("train", config))
-            phases.append(self.runner.run(run_phase, config))
-        stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(fingerprint)
-        return _read_output(output), fingerprint, tuple(phases)
+        phases: tuple[PhaseRun, ...] = ()
+        if force or not stamp.exists() or stamp.read_text() != fingerprint:
+            stamp.unlink(missing_ok=True)  # a failed training leaves no current model behind
+            phases = (self.runner.run("train", config),)
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            stamp.write_text(fingerprint)
+        reviewed = _labelled_pairs(reviews)
+        trained = TrainedModel(
+            model=model.name,
+            fingerprint=fingerprint,
+            directory=self.work / "models" / model.template["modelId"],
+            labelled_pairs=_labelled_pairs(model.samples) + reviewed,
+            reviewed_pairs=reviewed,
+            records=records,
+            phases=phases,
+        )
+        return trained, config
+
+    def train(self, name: str, force: bool = False) -> TrainedModel:
+        """Bring model `name` up to date (see `_train_if_stale`)."""
+        return self._train_if_stale(load_model(name), force)[0]
+
+    def _run(self, name: str) -> tuple[list[dict[str, str]], TrainedModel, tuple[PhaseRun, ...]]:
+        # training here is a no-op when the model asset already brought the model up to date
+        trained, config = self._train_if_stale(load_model(name))
+        output = self.work / "output" / name
+        shutil.rmtree(output, ignore_errors=True)
+        phase = self.runner.run(name, config)
+        return _read_output(output), trained, (*trained.phases, phase)
 
     def match(self) -> ZinggResult:
-        model = load_model("match")
-        ensure_schema(self.conn)
-        export = self.work / "input" / "crm_customers.csv"
-        records = write_csv(export, MATCH_FIELDS, crm_records(self.conn, MATCH_FIELDS))
-        rows, fingerprint, phases = self._train_and_run(model, {"crm": export}, "match")
+        rows, trained, phases = self._run("match")
+        min_score = load_model("match").min_score
+        fingerprint = trained.fingerprint
         with self.conn.transaction():
             self.conn.execute(f"delete from {SCHEMA}.customer_matches")
             with self.conn.cursor().copy(
-                f"copy {SCHEMA}.customer_matches (customer_id, z_cluster, z_min_score,"
-                " z_max_score, model_fingerprint) from stdin"
+                f"copy {SCHEMA}.customer_matches (customer_id, z_cluster, zingg_cluster,"
+                " z_min_score, z_max_score, model_fingerprint) from stdin"
             ) as copy:
                 for row in rows:
+                    best = _score(row, "z_maxScore")
+                    accepted = best is None or best >= min_score
                     copy.write_row(
                         (
                             row["record_id"],
+                            _cluster(row) if accepted else f"solo:{row['record_id']}",
                             _cluster(row),
                             _score(row, "z_minScore"),
-                            _score(row, "z_maxScore"),
+                            best,
                             fingerprint,
                         )
                     )
-        return ZinggResult("match", fingerprint, records, len(rows), phases)
+        return ZinggResult("match", fingerprint, trained.records, len(rows), phases)
 
     def link(self) -> ZinggResult:
-        model = load_model("link")
-        ensure_schema(self.conn)
-        crm = self.work / "input" / "link_crm.csv"
-        billing = self.work / "input" / "link_billing.csv"
-        records = write_csv(crm, LINK_FIELDS, crm_records(self.conn, LINK_FIELDS))
-        records += write_csv(billing, LINK_FIELDS, billing_records(self.conn))
-        rows, fingerprint, phases = self._train_and_run(
-            model, {"crm": crm, "billing": billing}, "link"
-        )
+        rows, trained, phases = self._run("link")
+        fingerprint = trained.fingerprint
         # Zingg tags each output row with the pipe it came from (z_zsource: crm or billing)
         clusters: dict[str, dict[str, list[tuple[str, float | None]]]] = defaultdict(
             lambda: {"crm": [], "billing": []}
@@ -184,11 +240,13 @@ class Reconciler:
             clusters[_cluster(row)][side].append(
                 (row["record_id"], _score(row, "z_score", "z_maxScore"))
             )
+        min_score = load_model("link").min_score
         links = sorted(
-            (customer, account, cluster, _pair_score(cs, bs))
+            (customer, account, cluster, score)
             for cluster, members in clusters.items()
             for customer, cs in members["crm"]
             for account, bs in members["billing"]
+            if (score := _pair_score(cs, bs)) is None or score >= min_score
         )
         with self.conn.transaction():
             self.conn.execute(f"delete from {SCHEMA}.customer_links")
@@ -198,5 +256,4 @@ class Reconciler:
             ) as copy:
                 for customer, account, cluster, score in links:
                     copy.write_row((customer, account, cluster, score, fingerprint))
-        pairs = links
-        return ZinggResult("link", fingerprint, records, len(pairs), phases)
+        return ZinggResult("link", fingerprint, trained.records, len(links), phases)

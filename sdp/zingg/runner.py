@@ -59,6 +59,7 @@ class PhaseRun:
     phase: str
     seconds: float
     log: Path
+    peak_rss_mib: float  # the phase's JVM (driver and, on local[*], the executors)
 
 
 def _failure_summary(log_text: str) -> str:
@@ -148,17 +149,20 @@ class ZinggRunner:
         log = logs / f"{config.stem}-{phase}.log"
         started = time.perf_counter()
         with open(log, "w") as out:
-            code = subprocess.call(
+            process = subprocess.Popen(
                 self.command(phase, config),
                 env=self.environment(),
                 cwd=self.work,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+            # wait4 gives this phase's own peak memory, not the maximum of every child so far
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = code = os.waitstatus_to_exitcode(status)
         seconds = time.perf_counter() - started
         if code != 0:
             summary = _failure_summary(log.read_text(errors="replace"))
             raise ZinggError(
                 f"Zingg {phase} on {config.name} failed (exit {code}):\n{summary}\nfull log: {log}"
             )
-        return PhaseRun(phase, seconds, log)
+        return PhaseRun(phase, seconds, log, usage.ru_maxrss / 1024)

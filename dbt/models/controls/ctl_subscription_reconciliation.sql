@@ -9,6 +9,10 @@
 --   status_mismatch               CRM and OSS disagree on whether the line is live; amount 0
 --   not_in_crm                    OSS serves a line CRM does not know; amount 0 (money is on the
 --                                 billing exception)
+-- Each exception names the customer behind the line: the CRM subscriber, its golden customer
+-- (Zingg's match, reviewed) and the billing accounts that golden customer holds (Zingg's link),
+-- so an unbilled line points at the account it belongs on, whichever duplicate CRM record owns
+-- the subscription.
 with months as (
     select * from {{ ref('reporting_window') }}
 ),
@@ -26,16 +30,27 @@ oss as (
 
 crm as (
     select distinct on (msisdn)
-        msisdn, plan_code, status, start_date, coalesce(end_date, date '9999-12-31') as end_date
+        msisdn,
+        customer_id,
+        plan_code,
+        status,
+        start_date,
+        coalesce(end_date, date '9999-12-31') as end_date
     from {{ ref('stg_crm__subscriptions') }}
     where msisdn is not null
     order by msisdn, (status = 'terminated'), start_date desc
 ),
 
 billed as (
-    select distinct msisdn
+    select distinct on (msisdn) msisdn, account_id
     from {{ ref('stg_billing__account_msisdns') }}
     where msisdn is not null and account_status <> 'closed'
+    order by msisdn, account_status = 'open' desc, account_id
+),
+
+golden as (
+    select customer_id, golden_id, account_ids
+    from {{ ref('golden_customers') }}
 ),
 
 fees as (
@@ -77,6 +92,10 @@ lines as (
         o.status as oss_status,
         o.plan_code as oss_plan,
         c.msisdn is not null as in_crm,
+        c.customer_id,
+        g.golden_id,
+        g.account_ids as golden_account_ids,
+        b.account_id as billing_account_id,
         c.status as crm_status,
         c.plan_code as crm_plan,
         b.msisdn is not null as in_billing,
@@ -87,6 +106,7 @@ lines as (
     full outer join billed as b on b.msisdn = coalesce(o.msisdn, c.msisdn)
     left join oss_months as om on om.msisdn = o.msisdn
     left join crm_months as cm on cm.msisdn = c.msisdn
+    left join golden as g on g.customer_id = c.customer_id
 ),
 
 exceptions as (
@@ -94,7 +114,13 @@ exceptions as (
         'active_on_network_not_billed' as reason, l.*,
         f.monthly_fee * l.oss_months as amount,
         l.oss_plan as plan_code,
-        'provisioned on ' || l.oss_plan || ', on no open billing account' as detail
+        'provisioned on ' || l.oss_plan || ', on no open billing account'
+        || case
+            when cardinality(l.golden_account_ids) > 0
+                then '; customer ' || l.golden_id || ' holds '
+                    || array_to_string(l.golden_account_ids, ', ')
+            else ''
+        end as detail
     from lines as l
     left join fees as f on f.plan_code = l.oss_plan
     where l.on_network and not l.in_billing
@@ -155,6 +181,10 @@ select
     e.on_network,
     e.in_crm,
     e.in_billing,
+    e.customer_id,
+    e.golden_id,
+    e.golden_account_ids,
+    e.billing_account_id,
     e.amount,
     e.detail,
     m.window_start as event_date
