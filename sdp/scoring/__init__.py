@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from psycopg import Connection
 
+from sdp.scoring.anomalies import score_anomalies
 from sdp.scoring.controls import score_controls
 from sdp.scoring.matching import score_matching
 
@@ -13,6 +14,9 @@ def score(conn: Connection, truth: dict) -> dict:
     matching = score_matching(conn, truth)
     if matching:
         result["matching"] = matching
+    anomalies = score_anomalies(conn, truth)
+    if anomalies:
+        result["anomalies"] = anomalies
     return result
 
 
@@ -33,6 +37,14 @@ def format_score(result: dict) -> str:
             f"customer {model:<6} precision {row['precision']:.4f}  recall {row['recall']:.4f}"
             f"  F1 {row['f1']:.4f}  ({row['correct_pairs']}/{row['true_pairs']} true pairs,"
             f" {row['predicted_pairs']} predicted)"
+        )
+    if "anomalies" in result:
+        a = result["anomalies"]
+        lines.append(
+            f"data-quality anomalies: {a['flagged']}/{a['incidents']} incidents flagged"
+            + (f" (missed: {', '.join(a['missed'])})" if a["missed"] else "")
+            + f"; false alarms {a['false_alarms']}/{a['metric_days']} metric-days"
+            f" ({a['false_alarm_rate']:.2%})"
         )
     unexplained = result["unexplained_exceptions"]
     lines.append(
