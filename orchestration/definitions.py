@@ -3,13 +3,21 @@
 from dagster import Definitions
 
 from orchestration.assets.dbt import dbt_models, dbt_partitioned_models, dbt_resource
+from orchestration.assets.quality import quality_assets, soda_checks
 from orchestration.assets.raw import raw_assets
 from orchestration.assets.reconciliation import reconciliation_assets
 from orchestration.resources import LandingResource, WarehouseResource
 from orchestration.sensors import landing_folder_sensor
 
 defs = Definitions(
-    assets=[*raw_assets(), *reconciliation_assets, dbt_models, dbt_partitioned_models],
+    assets=[
+        *raw_assets(),
+        *reconciliation_assets,
+        dbt_models,
+        dbt_partitioned_models,
+        *quality_assets,
+    ],
+    asset_checks=soda_checks,
     sensors=[landing_folder_sensor],
     resources={
         "warehouse": WarehouseResource(),

@@ -12,6 +12,7 @@ import pytest
 from dagster import materialize
 
 from orchestration.assets.dbt import dbt_models, dbt_partitioned_models, dbt_resource
+from orchestration.assets.quality import quality_assets, soda_checks
 from orchestration.assets.raw import raw_assets
 from orchestration.assets.reconciliation import reconciliation_assets
 from orchestration.resources import LandingResource, WarehouseResource
@@ -65,7 +66,14 @@ def build_scenario(scratch_db, tmp: Path, scenario: str) -> Iterator[tuple[str, 
     days = sorted(p.name[3:] for p in landing.glob("cdr/records/dt=*"))
     with scratch_db() as url:
         outcome = materialize(
-            [*raw_assets(), *reconciliation_assets, dbt_models, dbt_partitioned_models],
+            [
+                *raw_assets(),
+                *reconciliation_assets,
+                dbt_models,
+                dbt_partitioned_models,
+                *quality_assets,
+                *soda_checks,
+            ],
             resources={
                 "warehouse": WarehouseResource(url=url),
                 "landing": LandingResource(path=str(landing)),

@@ -57,6 +57,17 @@ create table if not exists {SCHEMA}.anomalies (
     detected_at timestamptz not null default now(),
     primary key (metric, dimension, day, method)
 );
+create table if not exists {SCHEMA}.scores (
+    dataset text not null,
+    day date not null,
+    score numeric(5, 1) not null,
+    checks int not null,
+    passed int not null,
+    warned int not null,
+    failed int not null,
+    computed_at timestamptz not null default now(),
+    primary key (dataset, day)
+);
 create table if not exists {SCHEMA}.events (
     event_id bigint generated always as identity primary key,
     event_type text not null,

@@ -1,0 +1,196 @@
+"""Group `quality`: Soda checks on every dataset, the quality score, anomalies in the history."""
+
+from datetime import date
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    multi_asset_check,
+)
+
+from orchestration.assets.raw import raw_asset_key
+from orchestration.resources import WarehouseResource
+from sdp.contracts import load_contract
+from sdp.quality.anomalies import Anomaly
+from sdp.quality.history import refresh_anomalies
+from sdp.quality.scores import QualityScore, refresh_scores
+from sdp.quality.soda import CheckOutcome, SodaCheck, load_checks, record_outcomes, scan_dataset
+
+SODA_CHECKS = load_checks()
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+PARTITION_TAG = "dagster/partition"
+
+
+def _dataset_key(dataset: str) -> AssetKey:
+    return AssetKey(dataset.split("."))
+
+
+def _as_of(context: AssetCheckExecutionContext, conn) -> date | None:
+    """The partition day a scan judges freshness against: the run's last partition, else the
+    newest partition the warehouse has loaded."""
+    tags = context.run.tags
+    day = tags.get(RANGE_END_TAG) or tags.get(PARTITION_TAG)
+    if day:
+        return date.fromisoformat(day)
+    if conn.execute("select to_regclass('raw._loads')").fetchone()[0] is None:
+        return None
+    return conn.execute("select max(partition_date) from raw._loads").fetchone()[0]
+
+
+def _check_result(key: AssetKey, o: CheckOutcome) -> AssetCheckResult:
+    metadata = {
+        "outcome": MetadataValue.text(o.outcome),
+        "threshold": MetadataValue.text(o.check.threshold),
+        "definition": MetadataValue.text(o.check.definition),
+    }
+    if o.value is not None:
+        metadata["measured_value"] = MetadataValue.float(o.value)
+    if o.detail:
+        metadata["soda"] = MetadataValue.text(o.detail)
+    return AssetCheckResult(
+        asset_key=key,
+        check_name=o.check.slug,
+        passed=o.outcome == "pass",
+        severity=AssetCheckSeverity.WARN if o.outcome == "warn" else AssetCheckSeverity.ERROR,
+        metadata=metadata,
+    )
+
+
+def _soda_checks(dataset: str, checks: list[SodaCheck]) -> AssetChecksDefinition:
+    key = _dataset_key(dataset)
+    schema, table = dataset.split(".")
+
+    @multi_asset_check(
+        name=f"soda_{schema}__{table}",
+        specs=[
+            AssetCheckSpec(
+                name=c.slug,
+                asset=key,
+                description=f"{c.name}: `{c.definition}` ({c.threshold}; {c.severity})",
+                blocking=c.blocking,
+            )
+            for c in checks
+        ],
+        description=f"Soda scan of {dataset} (`soda/checks/{schema}.yml`)",
+    )
+    def _scan(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
+        with warehouse.connect() as conn:
+            as_of = _as_of(context, conn)
+            context.log.info(f"Soda: {len(checks)} checks on {dataset} as of {as_of}")
+            outcomes = scan_dataset(warehouse.resolved_url(), dataset, checks, as_of)
+            record_outcomes(conn, outcomes, as_of)
+        for o in outcomes:
+            yield _check_result(key, o)
+
+    return _scan
+
+
+soda_checks = [_soda_checks(dataset, checks) for dataset, checks in SODA_CHECKS.items()]
+
+
+def _anomaly_table(anomalies: list[Anomaly], limit: int = 25) -> str:
+    lines = [
+        "| day | metric | dimension | observed | expected range | score | method |",
+        "|---|---|---|---:|---|---:|---|",
+    ]
+    for a in anomalies[:limit]:
+        lines.append(
+            f"| {a.day} | {a.metric} | {a.dimension} | {a.observed:.4g} |"
+            f" {a.expected_low:.4g} … {a.expected_high:.4g} | {a.score:.2f} | {a.method} |"
+        )
+    if len(anomalies) > limit:
+        lines.append(f"| … | {len(anomalies) - limit} more in `quality.anomalies` | | | | | |")
+    return "\n".join(lines)
+
+
+@asset(
+    key=AssetKey(["quality", "anomalies"]),
+    group_name="quality",
+    kinds={"postgres", "python"},
+    deps=[
+        *(raw_asset_key(e) for e in load_contract().entities),
+        AssetKey(["staging", "stg_crm__customers"]),
+        AssetKey(["staging", "stg_oss__alarms"]),
+        AssetKey(["kpis", "kpi_network_element_daily"]),
+        AssetKey(["controls", "ctl_leakage_daily"]),
+    ],
+    backfill_policy=BackfillPolicy.single_run(),
+    description=(
+        "Anomalies in the daily metric history (`quality.metric_history`: rows landed, reject "
+        "and null rates, lateness, columns off the contract per feed; invalid emails and "
+        "phones; usage leakage %; network KPIs per element). A robust z-score against a "
+        "week-aware baseline per series, plus an IsolationForest over each feed's day profile. "
+        "Each anomaly (`quality.anomalies`) names the metric, dimension, day, expected range, "
+        "observed value and score; new ones are recorded in `quality.events`."
+    ),
+)
+def anomalies(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    with warehouse.connect() as conn:
+        context.log.info("refreshing the metric history and judging it")
+        run = refresh_anomalies(conn)
+    context.log.info(f"{len(run.anomalies)} anomalies over {run.metric_days} metric-days")
+    return MaterializeResult(
+        metadata={
+            "metric_days": MetadataValue.int(run.metric_days),
+            "metrics_refreshed": MetadataValue.int(run.metrics_refreshed),
+            "anomalies": MetadataValue.int(len(run.anomalies)),
+            "multivariate": MetadataValue.int(
+                sum(a.method == "isolation_forest" for a in run.anomalies)
+            ),
+            "preview": MetadataValue.md(_anomaly_table(run.anomalies)),
+        }
+    )
+
+
+def _score_table(scores: list[QualityScore]) -> str:
+    lines = [
+        "| day | dataset | score | checks | pass | warn | fail |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for s in scores:
+        lines.append(
+            f"| {s.day} | {s.dataset} | {s.score:.1f} | {s.checks} | {s.passed} | {s.warned}"
+            f" | {s.failed} |"
+        )
+    return "\n".join(lines)
+
+
+@asset(
+    key=AssetKey(["quality", "scores"]),
+    group_name="quality",
+    kinds={"postgres", "soda"},
+    deps=[_dataset_key(dataset) for dataset in SODA_CHECKS],
+    backfill_policy=BackfillPolicy.single_run(),
+    description=(
+        "Quality score 0–100 per dataset and day, and overall (`quality.scores`), from the "
+        "latest result of each Soda check in `quality.check_results`: a pass earns 1, a "
+        "warning 0.5, a failure 0; checks that can fail weigh 2, warn-only checks 1 (README)."
+    ),
+)
+def scores(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    with warehouse.connect() as conn:
+        computed = refresh_scores(conn)
+    latest_day = max((s.day for s in computed), default=None)
+    latest = [s for s in computed if s.day == latest_day]
+    overall = next((s.score for s in latest if s.dataset == "(overall)"), None)
+    context.log.info(f"quality score on {latest_day}: {overall}")
+    metadata = {
+        "datasets": MetadataValue.int(len({s.dataset for s in computed}) - 1 if computed else 0),
+        "days": MetadataValue.int(len({s.day for s in computed})),
+        "latest": MetadataValue.md(_score_table(sorted(latest, key=lambda s: s.score))),
+    }
+    if overall is not None:
+        metadata["overall_score"] = MetadataValue.float(overall)
+    return MaterializeResult(metadata=metadata)
+
+
+quality_assets = [scores, anomalies]
