@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import json
 import os
+import socket
+import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -16,7 +21,7 @@ from sdp.settings import load_settings
 from sdp.zingg.configs import effective_config, load_model
 from sdp.zingg.pipeline import Reconciler
 from sdp.zingg.reviews import ReviewError, record_review, review_samples
-from sdp.zingg.runner import BLOCKED_PROXY, ZinggError, ZinggRunner
+from sdp.zingg.runner import ZinggError, ZinggRunner, blocked_proxy
 
 F1_GOAL = 0.98
 
@@ -111,8 +116,100 @@ def test_a_review_must_name_a_known_model_and_decision(default_build):
 
 def test_zingg_usage_reporting_is_pointed_at_a_closed_local_port(tmp_path):
     command = " ".join(ZinggRunner(load_settings()).command("match", tmp_path / "c.json"))
-    assert f"spark.driver.extraJavaOptions={BLOCKED_PROXY}" in command
-    assert "-Dhttps.proxyHost=127.0.0.1" in BLOCKED_PROXY and "-Dhttps.proxyPort=9" in BLOCKED_PROXY
+    assert f"spark.driver.extraJavaOptions={blocked_proxy()}" in command
+    assert "-Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort=9" in command
+
+
+class ProxyTrap:
+    """A listener standing where the closed proxy port would be: it records each request line
+    (the usage report's CONNECT) and answers nothing."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.requests: list[str] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            with client:
+                client.settimeout(5)
+                with contextlib.suppress(OSError):
+                    self.requests.append(
+                        client.recv(4096).decode(errors="replace").split("\r\n")[0]
+                    )
+
+
+def _remote_addresses(pid: int) -> set[str]:
+    """Remote ends of the TCP sockets process `pid` holds, read from /proc."""
+    inodes = set()
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+    found = set()
+    for table, width in (("tcp", 8), ("tcp6", 32)):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[9] in inodes and fields[2] != "0" * width + ":0000":
+                    address = bytes.fromhex(fields[2].split(":")[0])
+                    if width == 8:
+                        found.add(str(ipaddress.IPv4Address(address[::-1])))
+                    else:  # /proc prints IPv6 as four little-endian 32-bit words
+                        words = [address[i : i + 4][::-1] for i in range(0, 16, 4)]
+                        found.add(str(ipaddress.IPv6Address(b"".join(words))))
+    return found
+
+
+def _is_loopback(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    return (getattr(ip, "ipv4_mapped", None) or ip).is_loopback  # Java's sockets are IPv6
+
+
+def _zingg_pids() -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):
+                if b"zingg.spark.client.SparkClient" in (proc / "cmdline").read_bytes():
+                    pids.append(int(proc.name))
+    return pids
+
+
+def test_a_zingg_run_contacts_no_address_but_loopback(default_build):
+    url, _ = default_build
+    trap = ProxyTrap()
+    seen: set[str] = set()
+    jvms: set[int] = set()
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            for pid in _zingg_pids():
+                jvms.add(pid)
+                seen.update(_remote_addresses(pid))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        with connect(url) as conn:
+            runner = ZinggRunner(load_settings(), proxy_port=trap.port)
+            Reconciler(conn, load_settings(), runner).match()
+    finally:
+        done.set()
+        watcher.join()
+        trap.server.close()
+    assert jvms, "the watcher found the Zingg JVM"
+    assert all(_is_loopback(a) for a in seen), seen
+    assert trap.requests and all(r.startswith("CONNECT ") for r in trap.requests), trap.requests
 
 
 def test_a_failing_zingg_phase_reports_the_spark_error_not_just_an_exit_code(tmp_path):

@@ -23,9 +23,17 @@ from sdp.settings import Settings
 
 PHASES = ("trainMatch", "train", "match", "link")
 # a closed port on loopback: Zingg's usage report fails there instead of leaving the machine
-BLOCKED_PROXY = (
-    "-Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort=9 -Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort=9"
-)
+CLOSED_PORT = 9
+
+
+def blocked_proxy(port: int = CLOSED_PORT) -> str:
+    """JVM options sending every HTTP(S) request through a proxy on loopback `port`."""
+    return (
+        f"-Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort={port}"
+        f" -Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort={port}"
+    )
+
+
 _ERROR_LINE = re.compile(r"(Exception|Error)[:\s]|ZinggClientException|Caused by:", re.IGNORECASE)
 
 
@@ -73,10 +81,13 @@ def _failure_summary(log_text: str) -> str:
 
 
 class ZinggRunner:
-    def __init__(self, settings: Settings, driver_memory: str = "4g") -> None:
+    def __init__(
+        self, settings: Settings, driver_memory: str = "4g", proxy_port: int = CLOSED_PORT
+    ) -> None:
         self.settings = settings
         self.work = settings.home / "zingg"
         self.driver_memory = driver_memory
+        self.proxy = blocked_proxy(proxy_port)
 
     def environment(self) -> dict[str, str]:
         env = {
@@ -99,9 +110,9 @@ class ZinggRunner:
             "--driver-memory",
             self.driver_memory,
             "--conf",
-            f"spark.driver.extraJavaOptions={BLOCKED_PROXY}",
+            f"spark.driver.extraJavaOptions={self.proxy}",
             "--conf",
-            f"spark.executor.extraJavaOptions={BLOCKED_PROXY}",
+            f"spark.executor.extraJavaOptions={self.proxy}",
             "--conf",
             f"spark.local.dir={local_dir}",
             "--conf",
@@ -127,7 +138,7 @@ class ZinggRunner:
             phase,
             "--conf",
             str(config),
-            # mandatory options of Zingg's client; neither is sent anywhere (see BLOCKED_PROXY)
+            # mandatory options of Zingg's client; neither is sent anywhere (see blocked_proxy)
             "--email",
             "zingg@localhost",
             "--license",
