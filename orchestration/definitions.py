@@ -6,7 +6,7 @@ from orchestration.assets.dbt import dbt_models, dbt_partitioned_models, dbt_res
 from orchestration.assets.quality import quality_assets, soda_checks
 from orchestration.assets.raw import raw_assets
 from orchestration.assets.reconciliation import reconciliation_assets
-from orchestration.resources import LandingResource, WarehouseResource
+from orchestration.resources import EventBusResource, LandingResource, WarehouseResource
 from orchestration.sensors import landing_folder_sensor
 
 defs = Definitions(
@@ -22,6 +22,7 @@ defs = Definitions(
     resources={
         "warehouse": WarehouseResource(),
         "landing": LandingResource(),
+        "events": EventBusResource(),
         "dbt": dbt_resource(),
     },
 )

@@ -15,7 +15,7 @@ from pydantic import Field
 from sdp.contracts import load_contract
 from sdp.db import connect
 from sdp.ingest.schema import ensure_raw_schema
-from sdp.runtime.services import warehouse_url
+from sdp.runtime.services import kafka_bootstrap_servers, warehouse_url
 from sdp.settings import load_settings
 
 
@@ -37,6 +37,17 @@ class WarehouseResource(ConfigurableResource):
         conn = self.connect()
         ensure_raw_schema(conn, load_contract())
         return conn
+
+
+class EventBusResource(ConfigurableResource):
+    """Kafka, where the stages publish their events."""
+
+    bootstrap_servers: str | None = Field(
+        default=None, description="Kafka brokers; unset means KAFKA_BOOTSTRAP_SERVERS or embedded"
+    )
+
+    def servers(self) -> str:
+        return self.bootstrap_servers or kafka_bootstrap_servers(load_settings())
 
 
 class LandingResource(ConfigurableResource):

@@ -48,12 +48,13 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the status as JSON")
 def up(as_json: bool) -> None:
     """Start the embedded services (nothing embedded when SDP_WAREHOUSE_URL is set)."""
+    from sdp.runtime.kafka import KafkaError
     from sdp.runtime.postgres import PostgresError
     from sdp.runtime.services import up as start
 
     try:
         state = start(_settings())
-    except PostgresError as exc:
+    except (PostgresError, KafkaError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(state, indent=2)) if as_json else _print_status(state)
 
@@ -85,6 +86,73 @@ def env() -> None:
 
     for key, value in service_env(_settings()).items():
         click.echo(f"export {key}='{value}'")
+
+
+@main.group()
+def kafka() -> None:
+    """The platform's topics on Kafka (the embedded broker or KAFKA_BOOTSTRAP_SERVERS)."""
+
+
+def _bootstrap() -> str:
+    from sdp.runtime.services import kafka_bootstrap_servers
+
+    return kafka_bootstrap_servers(_settings())
+
+
+@kafka.command()
+@click.option("--json", "as_json", is_flag=True, help='{"topics": {name: {"partitions": n}}}')
+def topics(as_json: bool) -> None:
+    """Create the platform's topics that are missing (three partitions each) and list them."""
+    from sdp.events import EventBusError, ensure_topics
+
+    try:
+        counts = ensure_topics(_bootstrap())
+    except EventBusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps({"topics": {t: {"partitions": n} for t, n in counts.items()}}))
+    else:
+        for name, partitions in sorted(counts.items()):
+            click.echo(f"{name:<24} {partitions} partitions")
+
+
+@kafka.command()
+@click.argument("topic")
+@click.option("--type", "event_type", default="debug", show_default=True, help="event_type")
+@click.option("--source", default="sdp-cli", show_default=True, help="envelope source")
+def produce(topic: str, event_type: str, source: str) -> None:
+    """Publish one event per line of standard input (each line a JSON payload)."""
+    from sdp.events import EventBusError, envelope, publish
+
+    events = []
+    for number, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            payload = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise click.ClickException(f"stdin line {number}: not JSON: {exc}") from exc
+        events.append(envelope(event_type, source, payload))
+    try:
+        click.echo(f"published {publish(_bootstrap(), topic, events)} events to {topic}")
+    except EventBusError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@kafka.command()
+@click.argument("topic")
+@click.option("--last", type=int, default=20, show_default=True, help="how many events")
+def consume(topic: str, last: int) -> None:
+    """Print a topic's most recent events (all partitions, oldest first), one JSON per line."""
+    from sdp.events import EventBusError, read_topic
+
+    try:
+        events = read_topic(_bootstrap(), topic)
+    except EventBusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    events.sort(key=lambda e: str(e.get("occurred_at", "")))
+    for event in events[-last:]:
+        click.echo(json.dumps(event))
 
 
 @main.command()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 DEFAULT_PG_PORT = 55432
 DEFAULT_DAGSTER_PORT = 3000
+DEFAULT_KAFKA_PORT = 59092
 
 # name, default shown in the README, meaning
 VARIABLES: tuple[tuple[str, str, str], ...] = (
@@ -30,7 +31,12 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
         "Dagster instance (storage in the platform's PostgreSQL)",
     ),
     ("SDP_DAGSTER_PORT", str(DEFAULT_DAGSTER_PORT), "port of the Dagster UI (`sdp ui`)"),
-    ("KAFKA_BOOTSTRAP_SERVERS", "(none)", "Kafka brokers; unset means no Kafka"),
+    (
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "embedded broker on 127.0.0.1:$SDP_KAFKA_PORT",
+        "Kafka brokers; when set, no embedded broker starts",
+    ),
+    ("SDP_KAFKA_PORT", str(DEFAULT_KAFKA_PORT), "port of the embedded Kafka (controller: +1)"),
     ("SPARK_MASTER", "local[*]", "Spark master for Zingg"),
     ("SDP_PARTITIONS_START", "2025-01-01", "first day of the daily partitions"),
     (
@@ -56,6 +62,7 @@ class Settings:
     dagster_home: Path
     dagster_port: int
     kafka_bootstrap_servers: str | None
+    kafka_port: int
     spark_master: str
     java_home: Path | None
     dagster_storage_url: str | None
@@ -63,6 +70,10 @@ class Settings:
     @property
     def embedded_warehouse(self) -> bool:
         return self.warehouse_url is None
+
+    @property
+    def embedded_kafka(self) -> bool:
+        return self.kafka_bootstrap_servers is None
 
     @property
     def pg_dir(self) -> Path:
@@ -99,6 +110,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         dagster_home=Path(env.get("DAGSTER_HOME") or home / "dagster").expanduser().resolve(),
         dagster_port=_int(env, "SDP_DAGSTER_PORT", DEFAULT_DAGSTER_PORT),
         kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+        kafka_port=_int(env, "SDP_KAFKA_PORT", DEFAULT_KAFKA_PORT),
         spark_master=env.get("SPARK_MASTER") or "local[*]",
         java_home=Path(env["SDP_JAVA_HOME"]) if env.get("SDP_JAVA_HOME") else None,
         dagster_storage_url=env.get("SDP_DAGSTER_STORAGE_URL") or None,

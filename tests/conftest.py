@@ -15,7 +15,7 @@ from orchestration.assets.dbt import dbt_models, dbt_partitioned_models, dbt_res
 from orchestration.assets.quality import quality_assets, soda_checks
 from orchestration.assets.raw import raw_assets
 from orchestration.assets.reconciliation import reconciliation_assets
-from orchestration.resources import LandingResource, WarehouseResource
+from orchestration.resources import EventBusResource, LandingResource, WarehouseResource
 from sdp.db import connect, scratch_database
 from sdp.generator import generate
 from sdp.runtime.services import up, warehouse_url
@@ -77,6 +77,7 @@ def build_scenario(scratch_db, tmp: Path, scenario: str) -> Iterator[tuple[str, 
             resources={
                 "warehouse": WarehouseResource(url=url),
                 "landing": LandingResource(path=str(landing)),
+                "events": EventBusResource(),
                 "dbt": dbt_resource(),
             },
             tags={

