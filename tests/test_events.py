@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -85,7 +86,7 @@ def test_a_broker_that_is_down_leaves_quality_events_waiting(conn):
     assert waiting.fetchone()[0] == 1
 
 
-def test_events_survive_a_broker_restart(tmp_path):
+def test_events_survive_a_broker_restart_and_sigterm_still_stops_it(tmp_path):
     settings = load_settings()
     if not settings.embedded_kafka:
         pytest.skip("KAFKA_BOOTSTRAP_SERVERS names an external cluster")
@@ -94,9 +95,16 @@ def test_events_survive_a_broker_restart(tmp_path):
     publish(broker.bootstrap_servers, "audit-logs", [event])
     broker.stop()
     assert not broker.running()
-    broker.start()
+    ignoring = signal.signal(signal.SIGTERM, signal.SIG_IGN)  # as a Dagster process does
+    try:
+        broker.start()
+    finally:
+        signal.signal(signal.SIGTERM, ignoring)
     ids = {e["event_id"] for e in read_topic(broker.bootstrap_servers, "audit-logs")}
     assert event["event_id"] in ids
+    status = Path(f"/proc/{broker.pid()}/status").read_text()
+    ignored = int(status.split("SigIgn:")[1].split()[0], 16)
+    assert not ignored & (1 << (signal.SIGTERM - 1)), "sdp down could not stop this broker"
 
 
 def test_a_damaged_jar_is_refused_and_fetched_again(tmp_path):
