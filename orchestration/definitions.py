@@ -2,11 +2,13 @@
 
 from dagster import Definitions
 
+from orchestration.alerts import run_failure_alerts
 from orchestration.assets.dbt import dbt_models, dbt_partitioned_models, dbt_resource
 from orchestration.assets.quality import quality_assets, soda_checks
 from orchestration.assets.raw import raw_assets
 from orchestration.assets.reconciliation import reconciliation_assets
 from orchestration.resources import EventBusResource, LandingResource, WarehouseResource
+from orchestration.schedules import daily_refresh_job, daily_refresh_schedule
 from orchestration.sensors import landing_folder_sensor
 
 defs = Definitions(
@@ -18,7 +20,9 @@ defs = Definitions(
         *quality_assets,
     ],
     asset_checks=soda_checks,
-    sensors=[landing_folder_sensor],
+    jobs=[daily_refresh_job],
+    schedules=[daily_refresh_schedule],
+    sensors=[landing_folder_sensor, run_failure_alerts],
     resources={
         "warehouse": WarehouseResource(),
         "landing": LandingResource(),

@@ -1,0 +1,57 @@
+"""The nightly schedule and the run-failure alerts (against the real Kafka broker)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from dagster import (
+    DagsterInstance,
+    build_run_status_sensor_context,
+    build_schedule_context,
+    job,
+    op,
+)
+
+from orchestration.alerts import ALERTS_TOPIC, run_failure_alerts
+from orchestration.resources import EventBusResource
+from orchestration.schedules import daily_refresh_schedule
+from sdp.events import read_topic
+
+
+def test_the_nightly_schedule_refreshes_the_day_that_just_ended():
+    context = build_schedule_context(
+        scheduled_execution_time=datetime(2026, 11, 3, 3, 0, tzinfo=UTC)
+    )
+    request = daily_refresh_schedule(context)
+    assert request.partition_key == "2026-11-02"
+    assert request.run_key == "daily-2026-11-02"
+
+
+@op
+def load_that_breaks():
+    raise RuntimeError("billing feed unreadable")
+
+
+@job
+def breaking_job():
+    load_that_breaks()
+
+
+def test_a_failed_run_is_published_to_alerts():
+    instance = DagsterInstance.ephemeral()
+    result = breaking_job.execute_in_process(instance=instance, raise_on_error=False)
+    assert not result.success
+    events = EventBusResource()
+    context = build_run_status_sensor_context(
+        sensor_name="run_failure_alerts",
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        dagster_event=result.get_run_failure_event(),
+        resources={"events": events},
+    ).for_run_failure()
+    run_failure_alerts(context)
+    alerts = {e["event_id"]: e for e in read_topic(events.servers(), ALERTS_TOPIC)}
+    alert = alerts[f"run-failed-{result.run_id}"]
+    assert alert["event_type"] == "run_failed" and alert["source"] == "dagster"
+    assert alert["payload"]["job"] == "breaking_job"
+    assert "load_that_breaks" in alert["payload"]["error"]
