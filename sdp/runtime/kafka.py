@@ -145,6 +145,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _cluster_id() -> str:
+    """A random KRaft cluster id, never starting with "-" (the tool would read an option)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def _default_signals() -> None:
     """The JVM keeps a signal its parent ignores (some hosts, Dagster among them, ignore
     SIGTERM): give the broker the defaults so that `sdp down` can stop it."""
@@ -221,15 +229,12 @@ class EmbeddedKafka:
                 )
         self._write_config()
         if not (self.data / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             formatted = subprocess.run(
                 self._java(
                     "kafka.tools.StorageTool",
                     "format",
-                    "-t",
-                    cluster_id,
-                    "-c",
-                    str(self.config),
+                    f"--cluster-id={_cluster_id()}",
+                    f"--config={self.config}",
                     "--standalone",
                     heap="256m",
                 ),
