@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 MANIFEST := dbt/target/manifest.json
 DBT_SOURCES := $(shell find dbt/models dbt/macros dbt/tests -type f) dbt/dbt_project.yml
 # tests use their own state and port, so they never touch what `make run` built
-TEST_ENV := SDP_HOME=$(CURDIR)/.sdp/test SDP_PG_PORT=55433 SDP_DAGSTER_PORT=3001 SDP_KAFKA_PORT=59093
+TEST_ENV := SDP_HOME=$(CURDIR)/.sdp/test SDP_PG_PORT=55433 SDP_DAGSTER_PORT=3001 SDP_KAFKA_PORT=59192
 
 .PHONY: install run test dagster-cli-check ui status down bench lint clean
 
