@@ -11,12 +11,9 @@ from dagster import (
     schedule,
 )
 
-from orchestration.partitions import daily_partitions
-
 daily_refresh_job = define_asset_job(
     "daily_refresh",
-    selection=AssetSelection.all(),
-    partitions_def=daily_partitions,
+    selection=AssetSelection.all(),  # daily partitions, inferred from the dated assets
     description="Every asset and check for one day: raw loads, dbt, Zingg, controls, quality.",
 )
 
