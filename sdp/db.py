@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 import psycopg
@@ -13,6 +13,23 @@ from sdp.settings import Settings, load_settings
 
 # Offset-less timestamps are UTC by contract, whatever the server's own default zone is.
 SESSION_OPTIONS = "-c TimeZone=UTC -c DateStyle=ISO,YMD"
+
+
+def relation_exists(conn: psycopg.Connection, relation: str) -> bool:
+    """Whether `schema.name` exists yet: layers not built yet are skipped, not errors."""
+    return conn.execute("select to_regclass(%s)", (relation,)).fetchone()[0] is not None
+
+
+def replace_rows(
+    conn: psycopg.Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence]
+) -> None:
+    """Replace a result table whole in one transaction: a reader sees the old rows or the new
+    ones, never a half-written answer."""
+    with conn.transaction():
+        conn.execute(f"delete from {table}")
+        with conn.cursor().copy(f"copy {table} ({', '.join(columns)}) from stdin") as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 def connect(url: str | None = None, settings: Settings | None = None) -> psycopg.Connection:

@@ -18,6 +18,7 @@ from datetime import date
 from psycopg import Connection, sql
 
 from sdp.contracts import Contract, Entity
+from sdp.db import relation_exists
 
 INITIAL_SNAPSHOT_RATIO = 10  # a first day this many times the usual day is a full extract
 # volumes follow the week (fewer calls on Sundays); rates and delays do not
@@ -31,10 +32,6 @@ class MetricPoint:
     day: date
     value: float
     support: int | None = None  # rows behind a rate: 2 of 5 is not 40 % of 5,000
-
-
-def _exists(conn: Connection, relation: str) -> bool:
-    return conn.execute("select to_regclass(%s)", (relation,)).fetchone()[0] is not None
 
 
 def _feed_expr(entity: Entity) -> sql.Composable:
@@ -176,15 +173,17 @@ def _without_initial_snapshot(points: list[MetricPoint]) -> list[MetricPoint]:
 def collect_metrics(conn: Connection, contract: Contract) -> list[MetricPoint]:
     """Every metric the warehouse can give now; layers not built yet are skipped."""
     points: list[MetricPoint] = []
-    if _exists(conn, "raw._loads"):
+    if relation_exists(conn, "raw._loads"):
         for entity in contract.entities:
-            if _exists(conn, f"raw.{entity.qualified}"):
+            if relation_exists(conn, f"raw.{entity.qualified}"):
                 points.extend(_entity_batches(conn, entity))
         points = _without_initial_snapshot(points)
-    if _exists(conn, "staging.stg_crm__customers"):
+    if relation_exists(conn, "staging.stg_crm__customers"):
         points.extend(_contact_validity(conn))
-    if _exists(conn, "controls.ctl_leakage_daily"):
+    if relation_exists(conn, "controls.ctl_leakage_daily"):
         points.extend(_leakage(conn))
-    if _exists(conn, "kpis.kpi_network_element_daily") and _exists(conn, "staging.stg_oss__alarms"):
+    if relation_exists(conn, "kpis.kpi_network_element_daily") and relation_exists(
+        conn, "staging.stg_oss__alarms"
+    ):
         points.extend(_network(conn))
     return points

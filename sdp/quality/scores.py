@@ -11,11 +11,12 @@ day it ran when it was not for one partition.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 
 from psycopg import Connection
 
+from sdp.db import replace_rows
 from sdp.quality.store import SCHEMA, ensure_quality_schema
 
 OVERALL = "(overall)"
@@ -58,15 +59,12 @@ class QualityScore:
 def refresh_scores(conn: Connection) -> list[QualityScore]:
     """Recompute every dataset's and the overall score for every day in the history."""
     ensure_quality_schema(conn)
-    with conn.transaction():
-        scores = [
-            QualityScore(d, day, float(s), c, p, w, f)
-            for d, day, s, c, p, w, f in conn.execute(_SCORES)
-        ]
-        conn.execute(f"delete from {SCHEMA}.scores")
-        with conn.cursor().copy(
-            f"copy {SCHEMA}.scores (dataset, day, score, checks, passed, warned, failed) from stdin"
-        ) as copy:
-            for s in scores:
-                copy.write_row((s.dataset, s.day, s.score, s.checks, s.passed, s.warned, s.failed))
+    scores = [
+        QualityScore(d, day, float(s), c, p, w, f)
+        for d, day, s, c, p, w, f in conn.execute(_SCORES)
+    ]
+    columns = [f.name for f in fields(QualityScore)]
+    replace_rows(
+        conn, f"{SCHEMA}.scores", columns, ([getattr(s, c) for c in columns] for s in scores)
+    )
     return sorted(scores, key=lambda s: (s.day, s.dataset))

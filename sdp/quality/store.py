@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import fields
 from datetime import date
 
 from psycopg import Connection
 
+from sdp.db import replace_rows
 from sdp.quality.anomalies import Anomaly
 from sdp.quality.metrics import MetricPoint
 
@@ -106,26 +108,9 @@ def load_metrics(conn: Connection) -> list[MetricPoint]:
 
 
 def replace_anomalies(conn: Connection, anomalies: list[Anomaly]) -> None:
-    with conn.transaction():
-        conn.execute(f"delete from {SCHEMA}.anomalies")
-        with conn.cursor().copy(
-            f"copy {SCHEMA}.anomalies (metric, dimension, day, observed, expected, expected_low,"
-            " expected_high, score, method) from stdin"
-        ) as copy:
-            for a in anomalies:
-                copy.write_row(
-                    (
-                        a.metric,
-                        a.dimension,
-                        a.day,
-                        a.observed,
-                        a.expected,
-                        a.expected_low,
-                        a.expected_high,
-                        a.score,
-                        a.method,
-                    )
-                )
+    columns = [f.name for f in fields(Anomaly)]
+    rows = ([getattr(a, c) for c in columns] for a in anomalies)
+    replace_rows(conn, f"{SCHEMA}.anomalies", columns, rows)
 
 
 def record_event(

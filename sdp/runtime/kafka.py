@@ -15,13 +15,13 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import uuid
 from pathlib import Path
 
 from sdp.runtime.java import java_home
+from sdp.runtime.ports import port_open
 from sdp.settings import Settings
 
 # Kafka 4.x (KRaft only). Its POM pins slf4j-api 1.7, so the log4j2 binding is the 1.x bridge
@@ -160,12 +160,6 @@ def _default_signals() -> None:
         signal.signal(sig, signal.SIG_DFL)
 
 
-def _listening(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
 class EmbeddedKafka:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -216,14 +210,14 @@ class EmbeddedKafka:
         return pid if _alive(pid) else None
 
     def running(self) -> bool:
-        return self.pid() is not None and _listening(self.port)
+        return self.pid() is not None and port_open(self.port)
 
     def start(self) -> None:
         if self.pid() is not None:
             self._wait_ready()
             return
         for port in (self.port, self.controller_port):
-            if _listening(port):
+            if port_open(port):
                 raise KafkaError(
                     f"port {port} on 127.0.0.1 is taken by another program: set SDP_KAFKA_PORT"
                 )
@@ -257,7 +251,7 @@ class EmbeddedKafka:
     def _wait_ready(self, process: subprocess.Popen | None = None) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
-            if _listening(self.port):
+            if port_open(self.port):
                 return
             if process is not None and process.poll() is not None:
                 raise KafkaError(

@@ -13,7 +13,6 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import stat
 import subprocess
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import psycopg
 
+from sdp.runtime.ports import port_open
 from sdp.settings import Settings
 
 SUPERUSER = "sdp"
@@ -191,7 +191,7 @@ class EmbeddedPostgres:
         if self.running():
             self._wait_ready()
             return
-        if _port_busy(self.port):
+        if port_open(self.port):
             raise PostgresError(
                 f"port {self.port} on 127.0.0.1 is taken by another program: set SDP_PG_PORT"
             )
@@ -255,12 +255,6 @@ class EmbeddedPostgres:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
-
-
-def _port_busy(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def check_server(url: str) -> dict:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 
 import yaml
 from psycopg.conninfo import conninfo_to_dict
 
 from sdp.runtime.java import java_home, java_status
 from sdp.runtime.kafka import EmbeddedKafka
+from sdp.runtime.ports import port_open
 from sdp.runtime.postgres import DAGSTER_DB, EmbeddedPostgres, check_server
 from sdp.settings import Settings
 
@@ -127,12 +127,6 @@ def _kafka_status(settings: Settings) -> dict:
     return {"mode": "external", "address": servers, "healthy": True}
 
 
-def _listening(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
 def _redact(url: str) -> str:
     if "@" not in url or "://" not in url:
         return url
@@ -172,7 +166,7 @@ def status(settings: Settings) -> dict:
         storage_url, storage = "", {"healthy": False, "error": str(exc)}
     dagster = {
         "url": f"http://127.0.0.1:{settings.dagster_port}",
-        "ui_running": _listening(settings.dagster_port),
+        "ui_running": port_open(settings.dagster_port),
         "dagster_home": str(settings.dagster_home),
         "storage_url": _redact(storage_url),
         **storage,

@@ -13,6 +13,8 @@ from datetime import date, datetime, timedelta
 
 from psycopg import Connection
 
+from sdp.db import relation_exists
+
 DATA_QUALITY_KINDS = ("cdr_drop", "late_batch", "schema_drift", "bad_contact_data")
 
 
@@ -42,7 +44,7 @@ def _explains(incident: dict, dimension: str, day: date) -> bool:
 
 
 def score_anomalies(conn: Connection, truth: dict) -> dict:
-    if conn.execute("select to_regclass('quality.anomalies')").fetchone()[0] is None:
+    if not relation_exists(conn, "quality.anomalies"):
         return {}
     flagged = conn.execute(
         "select distinct metric, dimension, day from quality.anomalies"

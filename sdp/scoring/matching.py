@@ -14,6 +14,8 @@ from itertools import combinations
 
 from psycopg import Connection
 
+from sdp.db import relation_exists
+
 
 def pair_metrics(predicted: set[tuple[str, str]], truth: set[tuple[str, str]]) -> dict:
     hits = len(predicted & truth)
@@ -42,8 +44,7 @@ def cluster_pairs(memberships: Iterable[tuple[str, str]]) -> set[tuple[str, str]
 
 
 def score_matching(conn: Connection, truth: dict) -> dict:
-    exists = conn.execute("select to_regclass('reconciliation.customer_matches')").fetchone()[0]
-    if exists is None:
+    if not relation_exists(conn, "reconciliation.customer_matches"):
         return {}
     memberships = conn.execute(
         "select customer_id, z_cluster from reconciliation.customer_matches"

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from psycopg import Connection
 
+from sdp.db import replace_rows
 from sdp.settings import Settings
 from sdp.zingg.configs import ZinggModel, effective_config, load_model
 from sdp.zingg.records import (
@@ -205,25 +206,35 @@ class Reconciler:
         rows, trained, phases = self._run("match")
         min_score = load_model("match").min_score
         fingerprint = trained.fingerprint
-        with self.conn.transaction():
-            self.conn.execute(f"delete from {SCHEMA}.customer_matches")
-            with self.conn.cursor().copy(
-                f"copy {SCHEMA}.customer_matches (customer_id, z_cluster, zingg_cluster,"
-                " z_min_score, z_max_score, model_fingerprint) from stdin"
-            ) as copy:
-                for row in rows:
-                    best = _score(row, "z_maxScore")
-                    accepted = best is None or best >= min_score
-                    copy.write_row(
-                        (
-                            row["record_id"],
-                            _cluster(row) if accepted else f"solo:{row['record_id']}",
-                            _cluster(row),
-                            _score(row, "z_minScore"),
-                            best,
-                            fingerprint,
-                        )
-                    )
+
+        def accepted(row: dict[str, str]) -> str:
+            best = _score(row, "z_maxScore")
+            keep = best is None or best >= min_score
+            return _cluster(row) if keep else f"solo:{row['record_id']}"
+
+        replace_rows(
+            self.conn,
+            f"{SCHEMA}.customer_matches",
+            (
+                "customer_id",
+                "z_cluster",
+                "zingg_cluster",
+                "z_min_score",
+                "z_max_score",
+                "model_fingerprint",
+            ),
+            (
+                (
+                    row["record_id"],
+                    accepted(row),
+                    _cluster(row),
+                    _score(row, "z_minScore"),
+                    _score(row, "z_maxScore"),
+                    fingerprint,
+                )
+                for row in rows
+            ),
+        )
         return ZinggResult("match", fingerprint, trained.records, len(rows), phases)
 
     def link(self) -> ZinggResult:
@@ -248,12 +259,10 @@ class Reconciler:
             for account, bs in members["billing"]
             if (score := _pair_score(cs, bs)) is None or score >= min_score
         )
-        with self.conn.transaction():
-            self.conn.execute(f"delete from {SCHEMA}.customer_links")
-            with self.conn.cursor().copy(
-                f"copy {SCHEMA}.customer_links (customer_id, account_id, z_cluster, z_score,"
-                " model_fingerprint) from stdin"
-            ) as copy:
-                for customer, account, cluster, score in links:
-                    copy.write_row((customer, account, cluster, score, fingerprint))
+        replace_rows(
+            self.conn,
+            f"{SCHEMA}.customer_links",
+            ("customer_id", "account_id", "z_cluster", "z_score", "model_fingerprint"),
+            ((*link, fingerprint) for link in links),
+        )
         return ZinggResult("link", fingerprint, trained.records, len(links), phases)
