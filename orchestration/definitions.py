@@ -2,18 +2,25 @@
 
 from dagster import Definitions
 
-from orchestration.alerts import run_failure_alerts
 from orchestration.assets.dbt import dbt_models, dbt_partitioned_models, dbt_resource
 from orchestration.assets.quality import quality_assets, soda_checks
 from orchestration.assets.raw import raw_assets
 from orchestration.assets.reconciliation import reconciliation_assets
+from orchestration.assets.streaming import cdr_events
 from orchestration.resources import EventBusResource, LandingResource, WarehouseResource
+from orchestration.run_events import run_failure_alerts, run_success_events
 from orchestration.schedules import daily_refresh_job, daily_refresh_schedule
-from orchestration.sensors import landing_folder_sensor
+from orchestration.sensors import (
+    cdr_events_sensor,
+    event_outbox_sensor,
+    landing_events_sensor,
+    landing_folder_sensor,
+)
 
 defs = Definitions(
     assets=[
         *raw_assets(),
+        cdr_events,
         *reconciliation_assets,
         dbt_models,
         dbt_partitioned_models,
@@ -22,7 +29,14 @@ defs = Definitions(
     asset_checks=soda_checks,
     jobs=[daily_refresh_job],
     schedules=[daily_refresh_schedule],
-    sensors=[landing_folder_sensor, run_failure_alerts],
+    sensors=[
+        landing_events_sensor,
+        cdr_events_sensor,
+        landing_folder_sensor,
+        event_outbox_sensor,
+        run_success_events,
+        run_failure_alerts,
+    ],
     resources={
         "warehouse": WarehouseResource(),
         "landing": LandingResource(),

@@ -6,6 +6,7 @@ definitions run embedded, in CI and in production without edits.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import psycopg
@@ -14,7 +15,10 @@ from pydantic import Field
 
 from sdp.contracts import load_contract
 from sdp.db import connect
+from sdp.events import EventBusError
 from sdp.ingest.schema import ensure_raw_schema
+from sdp.outbox import TABLE as OUTBOX_TABLE
+from sdp.outbox import flush, record
 from sdp.runtime.services import kafka_bootstrap_servers, warehouse_url
 from sdp.settings import load_settings
 
@@ -48,6 +52,24 @@ class EventBusResource(ConfigurableResource):
 
     def servers(self) -> str:
         return self.bootstrap_servers or kafka_bootstrap_servers(load_settings())
+
+    def emit(
+        self,
+        conn: psycopg.Connection,
+        topic: str,
+        events: Iterable[dict],
+        log: Callable[[str], None],
+    ) -> int:
+        """Record events in the warehouse outbox and send what it holds. A broker that is down
+        only delays them (the outbox sensor retries), so it never fails the caller's run."""
+        recorded = record(conn, topic, events)
+        try:
+            flushed = flush(conn, self.servers())
+        except EventBusError as exc:
+            log(f"{recorded} {topic} events wait in {OUTBOX_TABLE} for Kafka: {exc}")
+        else:
+            log(f"{recorded} new {topic} events; {flushed.sent} sent from the outbox")
+        return recorded
 
 
 class LandingResource(ConfigurableResource):

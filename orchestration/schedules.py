@@ -11,9 +11,12 @@ from dagster import (
     schedule,
 )
 
+from orchestration.assets.streaming import CDR_STREAM_KEY
+
 daily_refresh_job = define_asset_job(
     "daily_refresh",
-    selection=AssetSelection.all(),  # daily partitions, inferred from the dated assets
+    # daily partitions, inferred from the dated assets; the CDR stream has runs of its own
+    selection=AssetSelection.all() - AssetSelection.assets(CDR_STREAM_KEY),
     description="Every asset and check for one day: raw loads, dbt, Zingg, controls, quality.",
 )
 

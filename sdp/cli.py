@@ -155,6 +155,73 @@ def consume(topic: str, last: int) -> None:
         click.echo(json.dumps(event))
 
 
+def _announce(landing: Path, day: str | None) -> int:
+    from sdp.ingest.landing_events import publish_landed
+    from sdp.landing import ManifestError, iter_manifests, read_manifest
+
+    manifests = []
+    for path in iter_manifests(landing, day=day):
+        try:
+            manifests.append(read_manifest(path))
+        except ManifestError as exc:
+            click.echo(f"not announced: {exc}", err=True)
+    return publish_landed(_bootstrap(), manifests)
+
+
+@kafka.command()
+@click.option("--date", "day", help="only this partition day (YYYY-MM-DD)")
+def announce(day: str | None) -> None:
+    """Publish a `batch.landed` event on landing-events for every manifest in the landing folder
+    (what NiFi sends after each batch); the landing sensor skips batches already loaded."""
+    from sdp.events import EventBusError
+
+    try:
+        sent = _announce(_settings().landing, day)
+    except EventBusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"published {sent} landing events")
+
+
+@kafka.command("stream-cdrs")
+@click.option("--date", "day", required=True, help="partition day of the landed CDRs")
+@click.option("--limit", type=int, help="at most this many records")
+def stream_cdrs(day: str, limit: int | None) -> None:
+    """Replay a day's landed CDRs as `cdr.record` events on cdr-events, as a mediation platform
+    streams them (for demos and load tests; the stream loader keeps what the batches hold)."""
+    from sdp.events import EventBusError, envelope, publish
+    from sdp.ingest.records import read_csv, read_jsonl
+    from sdp.ingest.stream import CDR_EVENT_TYPE
+    from sdp.landing import iter_manifests, read_manifest
+
+    def records():
+        for path in iter_manifests(_settings().landing, "cdr", "records", day):
+            manifest = read_manifest(path)
+            data = manifest.data_path.read_bytes()
+            if manifest.format == "jsonl":
+                rows = (r.obj for r in read_jsonl(data) if r.obj is not None)
+            else:
+                header, rest = read_csv(data)
+                rows = (
+                    dict(zip(header or [], r.fields, strict=False))
+                    for r in rest
+                    if r.fields is not None
+                )
+            yield from rows
+
+    events = []
+    for row in records():
+        if limit is not None and len(events) >= limit:
+            break
+        payload = {k: v for k, v in row.items() if v not in (None, "")}
+        events.append(
+            envelope(CDR_EVENT_TYPE, "mediation", payload, event_id=f"cdr-{payload.get('cdr_id')}")
+        )
+    try:
+        click.echo(f"published {publish(_bootstrap(), 'cdr-events', events)} CDR events")
+    except EventBusError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @main.command()
 def config() -> None:
     """The configuration variables, their defaults and current values."""
@@ -176,7 +243,13 @@ def config() -> None:
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="first day (YYYY-MM-DD)")
 @click.option("--landing", type=click.Path(path_type=Path), help="defaults to $SDP_LANDING")
 @click.option("--force", is_flag=True, help="generate even if the landing holds this scenario")
-def generate(scenario, seed, customers, days, traffic, start, landing, force) -> None:
+@click.option(
+    "--announce/--no-announce",
+    default=True,
+    show_default=True,
+    help="publish a landing-events event per batch, as NiFi does",
+)
+def generate(scenario, seed, customers, days, traffic, start, landing, force, announce) -> None:
     """Write a scenario's feeds to the landing folder, with ground_truth.json beside them."""
     from sdp.generator import generate as run
     from sdp.generator.scenario import ScenarioError, load_scenario
@@ -219,6 +292,17 @@ def generate(scenario, seed, customers, days, traffic, start, landing, force) ->
         f"landed {result.batches} batches under {result.landing}; "
         f"ground truth: {result.ground_truth}"
     )
+    if announce:
+        from sdp.events import EventBusError
+
+        try:
+            click.echo(f"published {_announce(root, None)} events on landing-events")
+        except EventBusError as exc:
+            click.echo(
+                f"landing-events not published ({exc}); the batches still load with "
+                "`sdp load`, `sdp materialize` or the landing folder sensor",
+                err=True,
+            )
 
 
 def _sha(path: Path) -> str:

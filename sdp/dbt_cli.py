@@ -35,3 +35,23 @@ def run_dbt(url: str, *args: str, target: Path | None = None) -> subprocess.Comp
             capture_output=True,
             text=True,
         )
+
+
+def run_results_summary(run_results: dict) -> dict:
+    """What a `dbt build` did, in numbers: counts per resource type and status, the failures."""
+    counts: dict[str, dict[str, int]] = {}
+    failures = []
+    for result in run_results.get("results", []):
+        kind = result.get("unique_id", "").split(".", 1)[0]
+        status = str(result.get("status"))
+        counts.setdefault(kind, {}).setdefault(status, 0)
+        counts[kind][status] += 1
+        if status in ("error", "fail"):
+            node = result.get("unique_id")
+            failures.append({"node": node, "status": status, "message": result.get("message")})
+    return {
+        "invocation_id": run_results.get("metadata", {}).get("invocation_id"),
+        "elapsed_s": round(float(run_results.get("elapsed_time") or 0.0), 3),
+        "counts": counts,
+        "failures": failures,
+    }

@@ -99,22 +99,25 @@ def ensure_topics(servers: str, timeout: float = 30.0) -> dict[str, int]:
 
 
 def publish(servers: str, topic: str, events: Iterable[dict]) -> int:
-    """Send envelopes and wait until the broker has them all (acks from every replica)."""
+    """Send envelopes, keyed by event id, and wait until the broker has them all."""
+    return send(
+        servers,
+        topic,
+        ((e["event_id"].encode(), json.dumps(e, default=str).encode()) for e in events),
+    )
+
+
+def send(servers: str, topic: str, records: Iterable[tuple[bytes | None, bytes | None]]) -> int:
+    """Send (key, value) records as they are (acks from every replica); returns how many."""
     from kafka import KafkaProducer
     from kafka.errors import KafkaError
 
     try:
-        producer = KafkaProducer(
-            bootstrap_servers=servers,
-            acks="all",
-            linger_ms=5,
-            key_serializer=str.encode,
-            value_serializer=lambda v: json.dumps(v, default=str).encode(),
-        )
+        producer = KafkaProducer(bootstrap_servers=servers, acks="all", linger_ms=5)
     except KafkaError as exc:
         raise EventBusError(f"Kafka at {servers} is not reachable: {exc!r}") from exc
     try:
-        futures = [producer.send(topic, key=e["event_id"], value=e) for e in events]
+        futures = [producer.send(topic, key=k, value=v) for k, v in records]
         for future in futures:
             future.get(timeout=30)
     except KafkaError as exc:
@@ -142,5 +145,87 @@ def read_topic(servers: str, topic: str, timeout: float = 10.0) -> list[dict]:
             for records in consumer.poll(timeout_ms=500).values():
                 events.extend(json.loads(r.value) for r in records)
         return events
+    finally:
+        consumer.close()
+
+
+def partition_offsets(servers: str, topic: str) -> tuple[dict[int, int], dict[int, int]]:
+    """(first, next) offset of every partition of `topic`: a metadata request, never a poll."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.errors import KafkaError
+
+    try:
+        consumer = KafkaConsumer(bootstrap_servers=servers, group_id=None, enable_auto_commit=False)
+    except KafkaError as exc:
+        raise EventBusError(f"Kafka at {servers} is not reachable: {exc!r}") from exc
+    try:
+        ids = consumer.partitions_for_topic(topic)
+        if not ids:
+            raise EventBusError(f"topic {topic} does not exist on {servers}")
+        partitions = [TopicPartition(topic, p) for p in sorted(ids)]
+        first = consumer.beginning_offsets(partitions)
+        last = consumer.end_offsets(partitions)
+        return (
+            {tp.partition: first[tp] for tp in partitions},
+            {tp.partition: last[tp] for tp in partitions},
+        )
+    except KafkaError as exc:
+        raise EventBusError(f"reading offsets of {topic} on {servers} failed: {exc!r}") from exc
+    finally:
+        consumer.close()
+
+
+def fetch_ranges(
+    servers: str, topic: str, ranges: dict[int, tuple[int, int]], timeout: float = 60.0
+) -> dict[int, list[tuple[int, int, bytes]]]:
+    """The records of `topic` in each partition's [start, end) as (offset, timestamp_ms, value).
+
+    Offsets the broker no longer holds (retention) are skipped, so the result may start later
+    than asked; it never goes past `end`, whatever else has arrived since.
+    """
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.errors import KafkaError
+
+    wanted = {p: r for p, r in ranges.items() if r[1] > r[0]}
+    out: dict[int, list[tuple[int, int, bytes]]] = {p: [] for p in wanted}
+    if not wanted:
+        return out
+    try:
+        consumer = KafkaConsumer(
+            bootstrap_servers=servers,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=8 << 20,
+            fetch_max_bytes=32 << 20,
+            max_poll_records=50_000,
+        )
+    except KafkaError as exc:
+        raise EventBusError(f"Kafka at {servers} is not reachable: {exc!r}") from exc
+    try:
+        tps = {p: TopicPartition(topic, p) for p in wanted}
+        consumer.assign(list(tps.values()))
+        for p, (start, _) in wanted.items():
+            consumer.seek(tps[p], start)
+        open_parts = set(wanted)
+        deadline = time.monotonic() + timeout
+        while open_parts:
+            if time.monotonic() > deadline:
+                raise EventBusError(
+                    f"reading {topic} {', '.join(f'{p}:{wanted[p]}' for p in open_parts)} "
+                    f"from {servers} timed out after {timeout:.0f}s"
+                )
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                end = wanted[tp.partition][1]
+                out[tp.partition].extend(
+                    (r.offset, r.timestamp, r.value) for r in records if r.offset < end
+                )
+            for p in list(open_parts):
+                if consumer.position(tps[p]) >= wanted[p][1]:
+                    open_parts.discard(p)
+                    consumer.pause(tps[p])
+        return out
+    except KafkaError as exc:
+        raise EventBusError(f"reading {topic} from {servers} failed: {exc!r}") from exc
     finally:
         consumer.close()

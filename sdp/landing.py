@@ -77,9 +77,14 @@ def read_manifest(path: Path) -> Manifest:
         raise ManifestError(f"{path}: unreadable manifest: {exc}") from exc
     if not isinstance(body, dict):
         raise ManifestError(f"{path}: a manifest is a JSON object")
+    return manifest_from_fields(body, str(path), path)
+
+
+def manifest_from_fields(body: dict, where: str, path: Path | None = None) -> Manifest:
+    """A manifest from its fields (a file's or an event's), checked as the loader needs them."""
     missing = [f for f in MANIFEST_FIELDS if f not in body]
     if missing:
-        raise ManifestError(f"{path}: manifest lacks {', '.join(missing)}")
+        raise ManifestError(f"{where}: manifest lacks {', '.join(missing)}")
     try:
         manifest = Manifest(
             batch_id=str(body["batch_id"]),
@@ -94,13 +99,13 @@ def read_manifest(path: Path) -> Manifest:
             path=path,
         )
     except (TypeError, ValueError) as exc:
-        raise ManifestError(f"{path}: bad manifest field: {exc}") from exc
+        raise ManifestError(f"{where}: bad manifest field: {exc}") from exc
     if not BATCH_ID_PATTERN.match(manifest.batch_id):
-        raise ManifestError(f"{path}: batch_id {manifest.batch_id!r} is not a safe identifier")
+        raise ManifestError(f"{where}: batch_id {manifest.batch_id!r} is not a safe identifier")
     if os.sep in manifest.file or manifest.file.startswith("."):
-        raise ManifestError(f"{path}: file {manifest.file!r} must sit beside its manifest")
+        raise ManifestError(f"{where}: file {manifest.file!r} must sit beside its manifest")
     if manifest.format not in FORMATS or not manifest.file.endswith(f".{manifest.format}"):
-        raise ManifestError(f"{path}: file {manifest.file!r} is neither .csv nor .jsonl")
+        raise ManifestError(f"{where}: file {manifest.file!r} is neither .csv nor .jsonl")
     return manifest
 
 

@@ -12,8 +12,8 @@ from dagster import (
     op,
 )
 
-from orchestration.alerts import ALERTS_TOPIC, run_failure_alerts
-from orchestration.resources import EventBusResource
+from orchestration.resources import EventBusResource, WarehouseResource
+from orchestration.run_events import ALERTS_TOPIC, run_failure_alerts
 from orchestration.schedules import daily_refresh_schedule
 from sdp.events import read_topic
 
@@ -37,7 +37,7 @@ def breaking_job():
     load_that_breaks()
 
 
-def test_a_failed_run_is_published_to_alerts():
+def test_a_failed_run_is_published_to_alerts(db_url):
     instance = DagsterInstance.ephemeral()
     result = breaking_job.execute_in_process(instance=instance, raise_on_error=False)
     assert not result.success
@@ -47,7 +47,7 @@ def test_a_failed_run_is_published_to_alerts():
         dagster_instance=instance,
         dagster_run=result.dagster_run,
         dagster_event=result.get_run_failure_event(),
-        resources={"events": events},
+        resources={"events": events, "warehouse": WarehouseResource(url=db_url)},
     ).for_run_failure()
     run_failure_alerts(context)
     alerts = {e["event_id"]: e for e in read_topic(events.servers(), ALERTS_TOPIC)}

@@ -11,22 +11,27 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, BackfillPolicy
+from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
+    DbtCliInvocation,
     DbtCliResource,
     DbtProject,
     dbt_assets,
 )
 
+from orchestration.assets.streaming import CDR_STREAM_KEY
 from orchestration.partitions import daily_partitions
-from orchestration.resources import WarehouseResource
+from orchestration.resources import EventBusResource, WarehouseResource
+from sdp.dbt_cli import run_results_summary
+from sdp.events import envelope
 from sdp.runtime.services import warehouse_parts
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 PARTITIONED = "tag:partitioned"
+LANDED_CDRS = AssetKey(["raw", "cdr_records"])
 LAYER_DESCRIPTIONS = {
     "staging": "cleaned and current version per key",
     "marts": "business entities and facts",
@@ -44,6 +49,15 @@ class SdpDbtTranslator(DagsterDbtTranslator):
             # raw.cdr_records is the asset raw/cdr_records, reconciliation.* the Zingg assets
             return AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
         return AssetKey([self._layer(dbt_resource_props), dbt_resource_props["name"]])
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> AssetSpec:
+        """Models that read the landed CDRs also read the ones streamed from Kafka."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if LANDED_CDRS in {d.asset_key for d in spec.deps}:
+            return spec.replace_attributes(deps=[*spec.deps, AssetDep(CDR_STREAM_KEY)])
+        return spec
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
@@ -85,10 +99,19 @@ def _dbt_environment(warehouse: WarehouseResource) -> None:
     backfill_policy=BackfillPolicy.single_run(),
     name="dbt_models",
 )
-def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+def dbt_models(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    events: EventBusResource,
+):
     """Every model but the partitioned facts, rebuilt whole with their tests (`dbt build`)."""
     _dbt_environment(warehouse)
-    yield from dbt.cli(["build"], context=context).stream().fetch_row_counts()
+    invocation = dbt.cli(["build"], context=context)
+    try:
+        yield from invocation.stream().fetch_row_counts()
+    finally:
+        _emit_dbt_event(context, invocation, warehouse, events)
 
 
 @dbt_assets(
@@ -101,16 +124,53 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
     name="dbt_partitioned_models",
 )
 def dbt_partitioned_models(
-    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    events: EventBusResource,
 ):
     """Incremental facts built for the run's days only (dbt vars partition_start/_end)."""
     _dbt_environment(warehouse)
     days = context.partition_keys
     variables = f'{{"partition_start": "{days[0]}", "partition_end": "{days[-1]}"}}'
     context.log.info(f"building {days[0]} .. {days[-1]}")
-    yield from (
-        dbt.cli(["build", "--vars", variables], context=context).stream().fetch_row_counts()
+    invocation = dbt.cli(["build", "--vars", variables], context=context)
+    try:
+        yield from invocation.stream().fetch_row_counts()
+    finally:
+        _emit_dbt_event(context, invocation, warehouse, events)
+
+
+def _emit_dbt_event(
+    context: AssetExecutionContext,
+    invocation: DbtCliInvocation,
+    warehouse: WarehouseResource,
+    events: EventBusResource,
+) -> None:
+    """`dbt-events`: what the build did (counts per status, failures), whether it passed."""
+    try:
+        run_results = invocation.get_artifact("run_results.json")
+    except FileNotFoundError:
+        context.log.warning("dbt wrote no run_results.json: no dbt event")
+        return
+    summary = run_results_summary(run_results)
+    partitions = context.partition_keys if context.assets_def.partitions_def else []
+    summary.update(
+        {
+            "run_id": context.run.run_id,
+            "step": context.assets_def.node_def.name,
+            "partitions": [partitions[0], partitions[-1]] if partitions else None,
+            "succeeded": invocation.is_successful(),
+        }
     )
+    event = envelope(
+        "dbt.build.finished",
+        "dbt",
+        summary,
+        event_id=f"dbt-{summary['invocation_id'] or context.run.run_id}",
+    )
+    with warehouse.connect() as conn:
+        events.emit(conn, "dbt-events", [event], context.log.info)
 
 
 def dbt_resource() -> DbtCliResource:

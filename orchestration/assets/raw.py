@@ -15,8 +15,10 @@ from dagster import (
 from pydantic import Field
 
 from orchestration.partitions import daily_partitions
-from orchestration.resources import LandingResource, WarehouseResource
+from orchestration.resources import EventBusResource, LandingResource, WarehouseResource
 from sdp.contracts import Entity, load_contract
+from sdp.events import envelope
+from sdp.ingest.loader import LoadResult
 from sdp.ingest.partition import PartitionLoad, load_partition
 
 
@@ -54,6 +56,30 @@ def _rejects_table(totals: dict[str, int]) -> str:
     return "\n".join(rows)
 
 
+def _load_event(b: LoadResult, run_id: str) -> dict:
+    """`audit-logs`: a batch's load outcome; the id names batch and load, so a re-run of the
+    same load records nothing new while a forced reload is a load of its own."""
+    return envelope(
+        f"batch.{b.status}",
+        "raw",
+        {
+            "batch_id": b.batch_id,
+            "source": b.source,
+            "entity": b.entity,
+            "partition_date": b.partition_date,
+            "file": b.file,
+            "rows_in": b.rows_in,
+            "rows_loaded": b.rows_loaded,
+            "rows_rejected": b.rows_rejected,
+            "method": b.method,
+            "seconds": round(b.seconds, 3),
+            "error": b.error,
+            "run_id": run_id,
+        },
+        event_id=f"load-{b.batch_id}-{run_id}",
+    )
+
+
 def build_raw_asset(entity: Entity) -> AssetsDefinition:
     columns = ", ".join(f"{c.name}{'*' if c.required else ''} ({c.type})" for c in entity.columns)
 
@@ -75,6 +101,7 @@ def build_raw_asset(entity: Entity) -> AssetsDefinition:
         config: RawLoadConfig,
         warehouse: WarehouseResource,
         landing: LandingResource,
+        events: EventBusResource,
     ) -> MaterializeResult:
         days = context.partition_keys
         loads: list[PartitionLoad] = []
@@ -94,6 +121,8 @@ def build_raw_asset(entity: Entity) -> AssetsDefinition:
             total_rows = conn.execute(f'select count(*) from raw."{entity.qualified}"').fetchone()[
                 0
             ]
+            audit = [_load_event(b, context.run.run_id) for load in loads for b in load.batches]
+            events.emit(conn, "audit-logs", audit, context.log.info)
         rejected_batches = [b for load in loads for b in load.rejected_batches]
         rejects: dict[str, int] = {}
         for load in loads:

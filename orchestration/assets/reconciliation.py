@@ -11,7 +11,8 @@ from dagster import (
     asset,
 )
 
-from orchestration.resources import LandingResource, WarehouseResource
+from orchestration.resources import EventBusResource, LandingResource, WarehouseResource
+from sdp.events import envelope
 from sdp.scoring.matching import score_matching
 from sdp.settings import load_settings
 from sdp.zingg.configs import load_model
@@ -43,6 +44,34 @@ def _metadata(
                 metadata[f"{model}_{name}"] = MetadataValue.float(float(figures[name]))
         context.log.info(f"{model} against the ground truth: {figures}")
     return metadata
+
+
+def _emit(
+    context: AssetExecutionContext,
+    conn,
+    events: EventBusResource,
+    model: str,
+    result: ZinggResult,
+    figures: dict,
+) -> None:
+    """One `reconciliation-events` event per Zingg run, with its outcome in numbers."""
+    payload = {
+        "model": model,
+        "run_id": context.run.run_id,
+        "records_compared": result.records,
+        "output_rows": result.output_rows,
+        "model_fingerprint": result.fingerprint,
+        "retrained": any(p.phase == "train" for p in result.phases),
+        "seconds": round(sum(p.seconds for p in result.phases), 1),
+        **figures,
+    }
+    event = envelope(
+        f"zingg.{model}.finished",
+        "reconciliation",
+        payload,
+        event_id=f"zingg-{model}-{context.run.run_id}",
+    )
+    events.emit(conn, "reconciliation-events", [event], context.log.info)
 
 
 STAGING_INPUTS = {
@@ -125,7 +154,10 @@ link_model = _model_asset("link")
     ),
 )
 def customer_matches(
-    context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource
+    context: AssetExecutionContext,
+    warehouse: WarehouseResource,
+    landing: LandingResource,
+    events: EventBusResource,
 ) -> MaterializeResult:
     with warehouse.connect() as conn:
         context.log.info("Zingg match: exporting CRM customers and running Spark")
@@ -135,6 +167,14 @@ def customer_matches(
             " from (select count(*) n from reconciliation.customer_matches group by z_cluster) c"
         ).fetchone()
         metadata = _metadata(context, result, conn, "match", landing)
+        _emit(
+            context,
+            conn,
+            events,
+            "match",
+            result,
+            {"duplicate_clusters": clusters[0], "records_in_duplicate_clusters": int(clusters[1])},
+        )
     metadata["duplicate_clusters"] = MetadataValue.int(clusters[0])
     metadata["records_in_duplicate_clusters"] = MetadataValue.int(int(clusters[1]))
     return MaterializeResult(metadata=metadata)
@@ -153,12 +193,17 @@ def customer_matches(
     ),
 )
 def customer_links(
-    context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource
+    context: AssetExecutionContext,
+    warehouse: WarehouseResource,
+    landing: LandingResource,
+    events: EventBusResource,
 ) -> MaterializeResult:
     with warehouse.connect() as conn:
         context.log.info("Zingg link: exporting CRM customers and billing accounts")
         result = Reconciler(conn, load_settings()).link()
         metadata = _metadata(context, result, conn, "link", landing)
+        links = conn.execute("select count(*) from reconciliation.customer_links").fetchone()[0]
+        _emit(context, conn, events, "link", result, {"links": links})
     return MaterializeResult(metadata=metadata)
 
 

@@ -446,10 +446,10 @@ class BatchLoader:
                         manifest.file,
                         r.line,
                         r.column,
-                        _printable(r.value),
+                        printable(r.value),
                         r.rule,
-                        _printable(r.reason),
-                        _printable(r.record),
+                        printable(r.reason),
+                        printable(r.record),
                     )
                 )
 
@@ -486,6 +486,6 @@ class BatchLoader:
         )
 
 
-def _printable(text: str | None) -> str | None:
+def printable(text: str | None) -> str | None:
     """PostgreSQL text cannot hold NUL; keep the evidence visible instead."""
     return None if text is None else text.replace("\x00", "\\x00")
