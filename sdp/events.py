@@ -11,7 +11,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 TOPICS = (
@@ -175,21 +175,21 @@ def partition_offsets(servers: str, topic: str) -> tuple[dict[int, int], dict[in
         consumer.close()
 
 
-def fetch_ranges(
+def iter_ranges(
     servers: str, topic: str, ranges: dict[int, tuple[int, int]], timeout: float = 60.0
-) -> dict[int, list[tuple[int, int, bytes]]]:
-    """The records of `topic` in each partition's [start, end) as (offset, timestamp_ms, value).
+) -> Iterator[tuple[int, int, int, bytes | None]]:
+    """The records of `topic` in each partition's [start, end), as (partition, offset,
+    timestamp_ms, value), yielded as they arrive so that the caller's work overlaps the fetch.
 
-    Offsets the broker no longer holds (retention) are skipped, so the result may start later
-    than asked; it never goes past `end`, whatever else has arrived since.
+    Offsets the broker no longer holds (retention) are skipped, so a partition may start later
+    than asked; nothing past `end` is yielded, whatever else has arrived since.
     """
     from kafka import KafkaConsumer, TopicPartition
     from kafka.errors import KafkaError
 
     wanted = {p: r for p, r in ranges.items() if r[1] > r[0]}
-    out: dict[int, list[tuple[int, int, bytes]]] = {p: [] for p in wanted}
     if not wanted:
-        return out
+        return
     try:
         consumer = KafkaConsumer(
             bootstrap_servers=servers,
@@ -198,7 +198,7 @@ def fetch_ranges(
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=8 << 20,
             fetch_max_bytes=32 << 20,
-            max_poll_records=50_000,
+            max_poll_records=5_000,
         )
     except KafkaError as exc:
         raise EventBusError(f"Kafka at {servers} is not reachable: {exc!r}") from exc
@@ -216,15 +216,14 @@ def fetch_ranges(
                     f"from {servers} timed out after {timeout:.0f}s"
                 )
             for tp, records in consumer.poll(timeout_ms=500).items():
-                end = wanted[tp.partition][1]
-                out[tp.partition].extend(
-                    (r.offset, r.timestamp, r.value) for r in records if r.offset < end
-                )
+                p, end = tp.partition, wanted[tp.partition][1]
+                for r in records:
+                    if r.offset < end:
+                        yield p, r.offset, r.timestamp, r.value
             for p in list(open_parts):
                 if consumer.position(tps[p]) >= wanted[p][1]:
                     open_parts.discard(p)
                     consumer.pause(tps[p])
-        return out
     except KafkaError as exc:
         raise EventBusError(f"reading {topic} from {servers} failed: {exc!r}") from exc
     finally:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from psycopg import Connection, sql
 
-from sdp.events import envelope, fetch_ranges, partition_offsets, publish
+from sdp.events import envelope, iter_ranges, partition_offsets, publish
 from sdp.ingest.loader import REJECT_COLUMNS, printable
 from sdp.ingest.schema import REJECTS_TABLE, SCHEMA
 from sdp.landing import MANIFEST_SUFFIX, Manifest, ManifestError, manifest_from_fields
@@ -104,21 +104,20 @@ def poll_landing_events(
         poll.cursor[p] = start
         if last > start:
             ranges[p] = (start, min(last, start + max_events))
-    for p, messages in sorted(fetch_ranges(servers, LANDING_TOPIC, ranges).items()):
-        for offset, _, value in messages:
-            try:
-                poll.manifests.append(parse_landed_event(value, landing))
-            except (ManifestError, OSError, ValueError) as exc:
-                text = (value or b"").decode("utf-8", errors="replace")
-                rule = (
-                    "superseded"
-                    if isinstance(exc, SupersededEvent)
-                    else "bad_json"
-                    if str(exc).startswith("not JSON")
-                    else "bad_event"
-                )
-                poll.bad.append(BadEvent(LANDING_TOPIC, p, offset, rule, str(exc), text))
-        poll.cursor[p] = ranges[p][1]
+    for p, offset, _, value in iter_ranges(servers, LANDING_TOPIC, ranges):
+        try:
+            poll.manifests.append(parse_landed_event(value, landing))
+        except (ManifestError, OSError, ValueError) as exc:
+            text = (value or b"").decode("utf-8", errors="replace")
+            rule = (
+                "superseded"
+                if isinstance(exc, SupersededEvent)
+                else "bad_json"
+                if str(exc).startswith("not JSON")
+                else "bad_event"
+            )
+            poll.bad.append(BadEvent(LANDING_TOPIC, p, offset, rule, str(exc), text))
+    poll.cursor.update({p: end for p, (_, end) in ranges.items()})
     return poll
 
 

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from psycopg import Connection, sql
 
 from sdp.contracts import Entity, load_contract
-from sdp.events import fetch_ranges
+from sdp.events import iter_ranges
 from sdp.ingest.loader import REJECT_COLUMNS, printable
 from sdp.ingest.schema import LOADS_TABLE, REJECTS_TABLE, SCHEMA
 from sdp.ingest.validate import column_check
@@ -56,6 +56,16 @@ comment on table {SCHEMA}.{OFFSETS_TABLE} is
 """
 
 
+@dataclass(frozen=True)
+class _Reject:
+    offset: int
+    column: str | None
+    value: str | None
+    rule: str
+    reason: str
+    record: str
+
+
 @dataclass
 class PartitionLoad:
     partition: int
@@ -65,14 +75,21 @@ class PartitionLoad:
     loaded: int = 0
     rejected: int = 0
     rules: Counter = field(default_factory=Counter)
+    bytes: int = 0
+    landed_ms: int = 0  # the newest Kafka timestamp read
+    min_day: str | None = None
+    digest: hashlib._Hash = field(default_factory=hashlib.sha256)
+    seen: dict[tuple, int] = field(default_factory=dict)  # key -> first offset, in this batch
+    rejects: list[_Reject] = field(default_factory=list)
+    topic: str = CDR_TOPIC
 
     @property
     def batch_id(self) -> str:
-        return f"{CDR_TOPIC}.p{self.partition}.{self.first}-{self.end - 1}"
+        return f"{self.topic}.p{self.partition}.{self.first}-{self.end - 1}"
 
     @property
     def file(self) -> str:
-        return f"kafka:{CDR_TOPIC}/{self.partition}"
+        return f"kafka:{self.topic}/{self.partition}"
 
 
 @dataclass
@@ -100,16 +117,6 @@ class StreamLoad:
         return dict(total)
 
 
-@dataclass(frozen=True)
-class _Reject:
-    offset: int
-    column: str | None
-    value: str | None
-    rule: str
-    reason: str
-    record: str
-
-
 def ensure_offsets_table(conn: Connection) -> None:
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtextextended('sdp.raw.ddl', 0))")
@@ -129,56 +136,50 @@ class CdrEventParser:
 
     def __init__(self, entity: Entity) -> None:
         self.columns = list(entity.column_names)
+        self.key = list(entity.key)
         self.checks = [(c, column_check(entity.column(c))) for c in self.columns]
 
     def parse(self, offset: int, value: bytes | None) -> list[str | None] | _Reject:
-        text = "" if value is None else value.decode("utf-8", errors="replace")
+        def reject(column: str | None, shown: str | None, rule: str, reason: str) -> _Reject:
+            return _Reject(offset, column, shown, rule, reason, _text(value))
+
         try:
-            event = json.loads(text)
-        except ValueError as exc:
-            return _Reject(offset, None, None, "bad_json", f"not JSON: {exc}", text)
+            event = json.loads(value or b"")
+        except ValueError as exc:  # UnicodeDecodeError included
+            return reject(None, None, "bad_json", f"not JSON: {exc}")
         if not isinstance(event, dict):
-            return _Reject(offset, None, None, "bad_envelope", "an event is a JSON object", text)
+            return reject(None, None, "bad_envelope", "an event is a JSON object")
         for name, kind in ENVELOPE_TYPES.items():
             if name not in event:
-                return _Reject(offset, name, None, "bad_envelope", f"{name} is missing", text)
+                return reject(name, None, "bad_envelope", f"{name} is missing")
             got = event[name]
             if not isinstance(got, kind) or isinstance(got, bool):
-                return _Reject(
-                    offset,
+                return reject(
                     name,
                     _short(got),
                     "bad_envelope",
                     f"{name} must be {getattr(kind, '__name__', kind)}, not {type(got).__name__}",
-                    text,
                 )
         if event["event_type"] != CDR_EVENT_TYPE:
-            return _Reject(
-                offset,
+            return reject(
                 "event_type",
                 event["event_type"],
                 "unknown_event_type",
                 f"event_type {event['event_type']!r} is not {CDR_EVENT_TYPE!r}",
-                text,
             )
         payload = event["payload"]
         row: list[str | None] = []
         for name, check in self.checks:
             raw = payload.get(name)
             if isinstance(raw, (bool, list, dict)):
-                return _Reject(
-                    offset,
-                    name,
-                    _short(raw),
-                    "invalid_value",
-                    f"{name}: {raw!r} is not a scalar value",
-                    text,
+                return reject(
+                    name, _short(raw), "invalid_value", f"{name}: {raw!r} is not a scalar value"
                 )
             shown = None if raw is None else str(raw)
             checked, reason = check(shown)
             if reason:
                 rule = "missing_required" if reason.startswith("required") else "invalid_value"
-                return _Reject(offset, name, shown, rule, f"{name}: {reason}", text)
+                return reject(name, shown, rule, f"{name}: {reason}")
             row.append(checked)
         return row
 
@@ -190,7 +191,12 @@ def load_cdr_ranges(
     log: Callable[[str], None] = lambda _: None,
     topic: str = CDR_TOPIC,
 ) -> StreamLoad:
-    """Load the asked offset ranges of `topic` (end exclusive); see the module docstring."""
+    """Load the asked offset ranges of `topic` (end exclusive); see the module docstring.
+
+    Good records stream into one COPY while the fetch goes on, so PostgreSQL works on the rows
+    while Kafka is still being read; rejects and the batches' bookkeeping follow in the same
+    transaction.
+    """
     entity = load_contract().entity("cdr", "records")
     parser = CdrEventParser(entity)
     ensure_offsets_table(conn)
@@ -209,11 +215,25 @@ def load_cdr_ranges(
             outcome.skipped += max(0, min(end, begin) - start)
             if end > begin:
                 effective[p] = (begin, end)
-        fetched = fetch_ranges(servers, topic, effective)
-        for p, messages in sorted(fetched.items()):
-            first = messages[0][0] if messages else effective[p][0]
-            part = PartitionLoad(p, first, effective[p][1])
-            _load_partition(conn, entity, parser, part, messages)
+        parts = {p: PartitionLoad(p, -1, end, topic=topic) for p, (_, end) in effective.items()}
+        target = sql.SQL("copy {} ({}) from stdin").format(
+            sql.Identifier(SCHEMA, entity.qualified),
+            sql.SQL(", ").join(map(sql.Identifier, [*parser.columns, "batch_id", "file", "line"])),
+        )
+        key_at = [parser.columns.index(k) for k in entity.key]
+        day_at = parser.columns.index("event_time")
+        with conn.cursor().copy(target) as copy:
+            for p, offset, timestamp_ms, value in iter_ranges(servers, topic, effective):
+                part = parts[p]
+                if part.first < 0:
+                    part.first = offset
+                row = _take(part, parser, key_at, day_at, offset, timestamp_ms, value)
+                if row is not None:
+                    copy.write_row(row)
+        for p, part in sorted(parts.items()):
+            if part.first < 0:  # the broker no longer holds any of the range
+                part.first = part.end
+            _finish_partition(conn, entity, part)
             outcome.partitions.append(part)
             log(
                 f"{topic}[{p}] offsets {part.first}..{part.end - 1}: {part.events} events, "
@@ -248,63 +268,56 @@ def _register_partitions(conn: Connection, topic: str, ranges: dict[int, tuple[i
             )
 
 
-def _load_partition(
-    conn: Connection,
-    entity: Entity,
-    parser: CdrEventParser,
+def _take(
     part: PartitionLoad,
-    messages: list[tuple[int, int, bytes]],
-) -> None:
-    key_at = [parser.columns.index(k) for k in entity.key]
-    seen: dict[tuple, int] = {}
-    good: list[list] = []
-    rejects: list[_Reject] = []
-    days: set[str] = set()
-    landed_ms = 0
-    digest = hashlib.sha256()
-    event_time_at = parser.columns.index("event_time")
-    for offset, timestamp_ms, value in messages:
-        digest.update(value or b"")
-        landed_ms = max(landed_ms, timestamp_ms or 0)
-        parsed = parser.parse(offset, value)
-        if isinstance(parsed, list):
-            key = tuple(parsed[i] for i in key_at)
-            first = seen.setdefault(key, offset)
-            if first != offset:
-                parsed = _Reject(
-                    offset,
-                    ",".join(entity.key),
-                    "|".join(str(k) for k in key),
-                    "duplicate_key",
-                    f"duplicate key ({', '.join(entity.key)}) = {key}: first at offset {first}",
-                    (value or b"").decode("utf-8", errors="replace"),
-                )
-        if isinstance(parsed, list):
-            days.add(parsed[event_time_at][:10])
-            good.append([*parsed, part.batch_id, part.file, offset])
-        else:
-            rejects.append(parsed)
-    part.events = len(messages)
-    part.loaded = len(good)
-    part.rejected = len(rejects)
-    part.rules.update(r.rule for r in rejects)
-    if not messages:
-        return
-    if good:
-        target = sql.SQL("copy {} ({}) from stdin").format(
-            sql.Identifier(SCHEMA, entity.qualified),
-            sql.SQL(", ").join(map(sql.Identifier, [*parser.columns, "batch_id", "file", "line"])),
+    parser: CdrEventParser,
+    key_at: list[int],
+    day_at: int,
+    offset: int,
+    timestamp_ms: int,
+    value: bytes | None,
+) -> list | None:
+    """Account for one record of the partition; the row to COPY, or None when rejected."""
+    part.events += 1
+    if value:
+        part.digest.update(value)
+        part.bytes += len(value)
+    part.landed_ms = max(part.landed_ms, timestamp_ms or 0)
+    parsed = parser.parse(offset, value)
+    if isinstance(parsed, list):
+        key = tuple(parsed[i] for i in key_at)
+        first = part.seen.setdefault(key, offset)
+        if first == offset:
+            day = parsed[day_at][:10]
+            if part.min_day is None or day < part.min_day:
+                part.min_day = day
+            part.loaded += 1
+            return [*parsed, part.batch_id, part.file, offset]
+        parsed = _Reject(
+            offset,
+            ",".join(parser.key),
+            "|".join(str(k) for k in key),
+            "duplicate_key",
+            f"duplicate key ({', '.join(parser.key)}) = {key}: first at offset {first}",
+            _text(value),
         )
-        with conn.cursor().copy(target) as copy:
-            for row in good:
-                copy.write_row(row)
-    if rejects:
+    part.rejects.append(parsed)
+    part.rejected += 1
+    part.rules[parsed.rule] += 1
+    return None
+
+
+def _finish_partition(conn: Connection, entity: Entity, part: PartitionLoad) -> None:
+    """The partition's rejects and its batch row in `raw._loads`."""
+    if not part.events:
+        return
+    if part.rejects:
         target = sql.SQL("copy {} ({}) from stdin").format(
             sql.Identifier(SCHEMA, REJECTS_TABLE),
             sql.SQL(", ").join(map(sql.Identifier, REJECT_COLUMNS)),
         )
         with conn.cursor().copy(target) as copy:
-            for r in rejects:
+            for r in part.rejects:
                 copy.write_row(
                     (
                         part.batch_id,
@@ -319,7 +332,9 @@ def _load_partition(
                         printable(r.record),
                     )
                 )
-    landed = datetime.fromtimestamp(landed_ms / 1000, UTC) if landed_ms else datetime.now(UTC)
+    landed = (
+        datetime.fromtimestamp(part.landed_ms / 1000, UTC) if part.landed_ms else datetime.now(UTC)
+    )
     conn.execute(
         sql.SQL(
             "insert into {} (batch_id, source, entity, partition_date, file, format, sha256,"
@@ -331,18 +346,24 @@ def _load_partition(
             part.batch_id,
             entity.source,
             entity.name,
-            min(days) if days else landed.date().isoformat(),
+            part.min_day or landed.date().isoformat(),
             part.file,
-            digest.hexdigest(),
+            part.digest.hexdigest(),
             landed,
             part.events,
             part.loaded,
             part.rejected,
-            sum(len(v or b"") for _, _, v in messages),
+            part.bytes,
         ),
     )
 
 
+def _text(value: bytes | str | None) -> str:
+    if isinstance(value, str):
+        return value
+    return "" if value is None else value.decode("utf-8", errors="replace")
+
+
 def _short(value: object) -> str:
     text = json.dumps(value, default=str)
-    return text if len(text) <= 200 else text[:197] + "..."
+    return text if len(_text(text)) <= 200 else text[:197] + "..."
