@@ -65,6 +65,7 @@ down: install
 bench: install
 	@$(TEST_ENV) $(SDP) up >/dev/null
 	@$(TEST_ENV) $(BIN)/python benchmarks/ingest.py && \
+	  $(TEST_ENV) $(BIN)/python benchmarks/kafka_stream.py && \
 	  $(TEST_ENV) $(BIN)/python benchmarks/dbt_build.py && \
 	  $(TEST_ENV) $(BIN)/python benchmarks/zingg_match.py; status=$$?; \
 	  $(TEST_ENV) $(SDP) down >/dev/null; exit $$status

@@ -174,7 +174,8 @@ def latency(samples: int, gap: float) -> None:
         home.mkdir()
         (home / "dagster.yaml").write_text(
             "run_coordinator:\n  module: dagster.core.run_coordinator\n"
-            "  class: QueuedRunCoordinator\n  config: {max_concurrent_runs: 2}\n"
+            "  class: QueuedRunCoordinator\n"
+            "  config: {max_concurrent_runs: 2, dequeue_interval_seconds: 1}\n"
             "telemetry: {enabled: false}\n"
         )
         with connect(url) as conn:  # the stream is consumed up to now: no CDR runs queue up

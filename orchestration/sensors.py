@@ -85,7 +85,7 @@ def _batch_run(
         "to `raw._rejects` with their reason; the cursor moves past them."
     ),
     asset_selection=AssetSelection.groups("raw") - AssetSelection.assets(CDR_STREAM_KEY),
-    minimum_interval_seconds=5,
+    minimum_interval_seconds=3,
     default_status=DefaultSensorStatus.RUNNING,
 )
 def landing_events_sensor(

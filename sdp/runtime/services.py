@@ -46,8 +46,9 @@ def write_dagster_instance(settings: Settings) -> None:
         "run_coordinator": {
             "module": "dagster.core.run_coordinator",
             "class": "QueuedRunCoordinator",
-            # two cores: more concurrent runs only thrash
-            "config": {"max_concurrent_runs": 2},
+            # two cores: more concurrent runs only thrash; a queued run (a landed batch) should
+            # start within a second, not the default five
+            "config": {"max_concurrent_runs": 2, "dequeue_interval_seconds": 1},
         },
         "telemetry": {"enabled": False},
     }
