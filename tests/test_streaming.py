@@ -213,3 +213,26 @@ def test_a_broker_restart_mid_stream_loses_nothing_and_duplicates_nothing(db_url
 def test_a_backlog_is_split_into_bounded_micro_batches():
     batches = cdr_micro_batches({0: 0, 1: 50, 2: 7}, {0: 250, 1: 50, 2: 8}, limit=100)
     assert batches == [{0: (0, 100), 2: (7, 8)}, {0: (100, 200)}, {0: (200, 250)}]
+
+
+def test_sdp_kafka_announce_publishes_one_landing_event_per_batch(landing, db_url, monkeypatch):
+    from click.testing import CliRunner
+
+    from sdp.cli import main
+
+    cursor = end_cursor(LANDING_TOPIC)
+    day = date.fromisoformat(DAY)
+    batch = f"oss-alarms-{uuid.uuid4().hex[:8]}"
+    land_file(landing, "oss", "alarms", day, batch, ALARMS, 1)
+    monkeypatch.setenv("SDP_LANDING", str(landing))
+    result = CliRunner().invoke(main, ["kafka", "announce"])
+    assert result.exit_code == 0 and "published 1 landing events" in result.output, result.output
+    requests = tick(landing_events_sensor, cursor, db_url, landing).run_requests
+    assert [r.run_key for r in requests] == [batch]
+
+
+def test_catching_up_without_kafka_builds_nothing_and_fails_nothing(db_url):
+    unreachable = {**resources(db_url), "events": EventBusResource(bootstrap_servers="127.0.0.1:1")}
+    result = materialize([cdr_events], resources=unreachable)
+    (event,) = result.get_asset_materialization_events()
+    assert event.materialization.metadata["events"].value == 0
