@@ -1,7 +1,8 @@
 """The platform's topics and the event envelope every stage publishes with.
 
 Envelope (JSON): `{event_id, event_type, occurred_at, source, schema_version, payload}`; the
-event id is the record key too, so a consumer can drop a redelivered event. Nine topics of three
+event id is the record key unless a topic keys by what it orders (landing-events: the batch),
+and names what the event describes, so a consumer can drop a redelivered event. Nine topics of three
 partitions each; `landing-events` and `cdr-events` feed sensors, the stages publish to the rest.
 """
 

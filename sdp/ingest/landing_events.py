@@ -16,7 +16,7 @@ from pathlib import Path
 
 from psycopg import Connection, sql
 
-from sdp.events import envelope, iter_ranges, partition_offsets, publish
+from sdp.events import envelope, iter_ranges, partition_offsets, send
 from sdp.ingest.loader import REJECT_COLUMNS, printable
 from sdp.ingest.schema import REJECTS_TABLE, SCHEMA
 from sdp.landing import MANIFEST_SUFFIX, Manifest, ManifestError, manifest_from_fields
@@ -63,7 +63,13 @@ def landed_event(manifest: Manifest) -> dict:
 
 
 def publish_landed(servers: str, manifests: Iterable[Manifest]) -> int:
-    return publish(servers, LANDING_TOPIC, (landed_event(m) for m in manifests))
+    """Keyed by batch_id, as NiFi's flows key them: a batch's events share one partition, so a
+    re-landing is read after the landing it replaces."""
+    return send(
+        servers,
+        LANDING_TOPIC,
+        ((m.batch_id.encode(), json.dumps(landed_event(m)).encode()) for m in manifests),
+    )
 
 
 def parse_landed_event(value: bytes | None, landing: Path) -> Manifest:
