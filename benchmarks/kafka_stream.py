@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sdp.contracts import load_contract
 from sdp.db import connect, scratch_database
-from sdp.events import envelope, partition_offsets, send
+from sdp.events import envelope, partition_offsets, range_reader, send
 from sdp.ingest.landing_events import publish_landed
 from sdp.ingest.schema import ensure_raw_schema
 from sdp.ingest.stream import (
@@ -97,18 +97,10 @@ def produce_cdrs(servers: str, topic: str, events: int) -> None:
 
 
 def bare_consume(servers: str, topic: str, end: dict[int, int]) -> float:
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import TopicPartition
 
     started = time.perf_counter()
-    consumer = KafkaConsumer(
-        bootstrap_servers=servers,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=8 << 20,
-        fetch_max_bytes=32 << 20,
-        max_poll_records=50_000,
-    )
+    consumer = range_reader(servers)  # the loader's client settings: only the loop differs
     partitions = [TopicPartition(topic, p) for p in end]
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)

@@ -28,6 +28,7 @@ TOPICS = (
 )
 PARTITIONS = 3
 SCHEMA_VERSION = 1
+ENVELOPE_FIELDS = ("event_id", "event_type", "occurred_at", "source", "schema_version", "payload")
 
 
 class EventBusError(RuntimeError):
@@ -176,23 +177,14 @@ def partition_offsets(servers: str, topic: str) -> tuple[dict[int, int], dict[in
         consumer.close()
 
 
-def iter_ranges(
-    servers: str, topic: str, ranges: dict[int, tuple[int, int]], timeout: float = 60.0
-) -> Iterator[tuple[int, int, int, bytes | None]]:
-    """The records of `topic` in each partition's [start, end), as (partition, offset,
-    timestamp_ms, value), yielded as they arrive so that the caller's work overlaps the fetch.
-
-    Offsets the broker no longer holds (retention) are skipped, so a partition may start later
-    than asked; nothing past `end` is yielded, whatever else has arrived since.
-    """
-    from kafka import KafkaConsumer, TopicPartition
+def range_reader(servers: str):
+    """A consumer without a group, for reading explicit offsets; large fetches, because the
+    stream loader reads ranges of up to 100k events."""
+    from kafka import KafkaConsumer
     from kafka.errors import KafkaError
 
-    wanted = {p: r for p, r in ranges.items() if r[1] > r[0]}
-    if not wanted:
-        return
     try:
-        consumer = KafkaConsumer(
+        return KafkaConsumer(
             bootstrap_servers=servers,
             group_id=None,
             enable_auto_commit=False,
@@ -203,6 +195,24 @@ def iter_ranges(
         )
     except KafkaError as exc:
         raise EventBusError(f"Kafka at {servers} is not reachable: {exc!r}") from exc
+
+
+def iter_ranges(
+    servers: str, topic: str, ranges: dict[int, tuple[int, int]], timeout: float = 60.0
+) -> Iterator[tuple[int, int, int, bytes | None]]:
+    """The records of `topic` in each partition's [start, end), as (partition, offset,
+    timestamp_ms, value), yielded as they arrive so that the caller's work overlaps the fetch.
+
+    Offsets the broker no longer holds (retention) are skipped, so a partition may start later
+    than asked; nothing past `end` is yielded, whatever else has arrived since.
+    """
+    from kafka import TopicPartition
+    from kafka.errors import KafkaError
+
+    wanted = {p: r for p, r in ranges.items() if r[1] > r[0]}
+    if not wanted:
+        return
+    consumer = range_reader(servers)
     try:
         tps = {p: TopicPartition(topic, p) for p in wanted}
         consumer.assign(list(tps.values()))

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
+from documents import strings
 from jsonschema import Draft7Validator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,18 +86,6 @@ def env_example() -> dict[str, str]:
         assert name not in defined, f".env.example defines {name} twice"
         defined[name] = value
     return defined
-
-
-def strings(node: Any) -> Iterator[str]:
-    """Every string value of a loaded YAML document (mapping keys are not interpolated)."""
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for value in node.values():
-            yield from strings(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from strings(item)
 
 
 def references(node: Any) -> dict[str, set[str]]:

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from documents import strings
 
+from sdp.events import ENVELOPE_FIELDS
 from sdp.landing import MANIFEST_FIELDS, read_manifest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -75,17 +77,6 @@ def groups(flow: dict) -> Iterator[tuple[dict, list[dict]]]:
             yield from walk(child, [*ancestors, group])
 
     yield from walk(flow["flowContents"], [])
-
-
-def strings(node: object) -> Iterator[str]:
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for value in node.values():
-            yield from strings(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from strings(value)
 
 
 def short(kind: str) -> str:
@@ -394,14 +385,7 @@ def test_rendered_manifest_and_event_are_what_the_loader_reads(flow: dict, tmp_p
         + manifest_text
         + render(event["Text to Append"], attributes)
     )
-    assert list(envelope) == [
-        "event_id",
-        "event_type",
-        "occurred_at",
-        "source",
-        "schema_version",
-        "payload",
-    ]
+    assert tuple(envelope) == ENVELOPE_FIELDS
     assert envelope["event_type"] == "batch.landed"
     assert envelope["schema_version"] == 1
     assert envelope["payload"] == json.loads(manifest_text)
