@@ -115,7 +115,10 @@ def send(servers: str, topic: str, records: Iterable[tuple[bytes | None, bytes |
     from kafka.errors import KafkaError
 
     try:
-        producer = KafkaProducer(bootstrap_servers=servers, acks="all", linger_ms=5)
+        # a topic that does not exist blocks the send for metadata: fail in seconds, not 60
+        producer = KafkaProducer(
+            bootstrap_servers=servers, acks="all", linger_ms=5, max_block_ms=10_000
+        )
     except KafkaError as exc:
         raise EventBusError(f"Kafka at {servers} is not reachable: {exc!r}") from exc
     try:

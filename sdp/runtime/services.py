@@ -94,6 +94,10 @@ def up(settings: Settings) -> dict:
         EmbeddedPostgres(settings).start()
     if settings.embedded_kafka:
         EmbeddedKafka(settings).start()
+        # the broker does not create topics on first use: the stages publish from the start
+        from sdp.events import ensure_topics
+
+        ensure_topics(kafka_bootstrap_servers(settings))
     write_dagster_instance(settings)
     return status(settings)
 
