@@ -7,6 +7,7 @@ from psycopg import Connection
 from sdp.scoring.anomalies import score_anomalies
 from sdp.scoring.controls import score_controls
 from sdp.scoring.matching import score_matching
+from sdp.scoring.rca import score_rca
 
 
 def score(conn: Connection, truth: dict) -> dict:
@@ -17,6 +18,9 @@ def score(conn: Connection, truth: dict) -> dict:
     anomalies = score_anomalies(conn, truth)
     if anomalies:
         result["anomalies"] = anomalies
+    rca = score_rca(conn, truth)
+    if rca:
+        result["rca"] = rca
     return result
 
 
@@ -45,6 +49,13 @@ def format_score(result: dict) -> str:
             + (f" (missed: {', '.join(a['missed'])})" if a["missed"] else "")
             + f"; false alarms {a['false_alarms']}/{a['metric_days']} metric-days"
             f" ({a['false_alarm_rate']:.2%})"
+        )
+    if "rca" in result:
+        r = result["rca"]
+        lines.append(
+            f"root causes: top-ranked cause right for {r['top1_correct']}/{r['incidents']} "
+            f"incidents ({r['top1_accuracy']:.0%})"
+            + (f" (missed: {', '.join(r['missed'])})" if r["missed"] else "")
         )
     unexplained = result["unexplained_exceptions"]
     lines.append(
