@@ -3,6 +3,7 @@
 from dagster import (
     AssetExecutionContext,
     AssetKey,
+    BackfillPolicy,
     Config,
     MaterializeResult,
     MetadataValue,
@@ -52,6 +53,8 @@ def _partitions_table(load: StreamLoad) -> str:
         "nothing twice. Materialized by hand, it catches up to the topic's end."
     ),
     metadata={"table": "raw.cdr_records", "topic": CDR_TOPIC},
+    # unpartitioned, but runs over a range of days (the CLI, `make run`) include it
+    backfill_policy=BackfillPolicy.single_run(),
 )
 def cdr_events(
     context: AssetExecutionContext,
