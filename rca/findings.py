@@ -71,7 +71,7 @@ class Finding:
     @property
     def finding_id(self) -> str:
         top = (self.causes[0].kind, self.causes[0].value) if self.causes else ("", "")
-        key = f"{self.metric}|{top[0]}|{top[1]}|{self.window_start.isoformat()}"
+        key = f"{self.metric}|{top[0]}|{top[1]}|{self.window_start.isoformat()}|{self.symptom}"
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 

@@ -392,6 +392,55 @@ def score(as_json: bool, truth: Path | None) -> None:
     click.echo(json.dumps(result, indent=2) if as_json else format_score(result))
 
 
+@main.group()
+def rca() -> None:
+    """Root-cause analysis: findings with ranked causes, evidence and what to do."""
+
+
+@rca.command()
+@click.option("--json", "as_json", is_flag=True, help="one object per finding")
+@click.option("--top", type=int, default=20, show_default=True, help="findings to print")
+def analyze(as_json: bool, top: int) -> None:
+    """Analyse what the warehouse holds now and replace `rca.findings`."""
+    from rca.findings import analyze as run
+    from sdp.analysis.observe import observe
+    from sdp.analysis.store import write_findings
+    from sdp.db import connect
+
+    with connect(settings=_settings()) as conn:
+        try:
+            observations = observe(conn)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from exc
+        findings = run(observations)
+        write_findings(conn, findings)
+    if as_json:
+        for f in findings[:top]:
+            body = {
+                "finding_id": f.finding_id,
+                "symptom": f.symptom,
+                "window": [f.window_start.isoformat(), f.window_end.isoformat()],
+                "causes": [
+                    {
+                        **c.__dict__,
+                        "window_start": c.window_start.isoformat(),
+                        "window_end": c.window_end.isoformat(),
+                    }
+                    for c in f.causes
+                ],
+            }
+            click.echo(json.dumps(body))
+        return
+    click.echo(f"{len(findings)} findings (rca.findings)")
+    for f in findings[:top]:
+        cause = f.causes[0]
+        click.echo(
+            f"- {f.symptom}\n    cause: {cause.kind} at {cause.dimension}={cause.value} "
+            f"({cause.window_start:%Y-%m-%d %H:%M} .. {cause.window_end:%Y-%m-%d %H:%M})"
+            f"\n    evidence: {cause.evidence}\n    do: {cause.recommendation}"
+        )
+
+
 def _dagster(args: list[str], quiet: bool) -> int:
     from sdp.runtime.services import service_env
 

@@ -55,3 +55,19 @@ def test_a_failed_run_is_published_to_alerts(db_url):
     assert alert["event_type"] == "run_failed" and alert["source"] == "dagster"
     assert alert["payload"]["job"] == "breaking_job"
     assert "load_that_breaks" in alert["payload"]["error"]
+
+
+def test_every_asset_runs_in_one_run_over_a_range_of_days():
+    """`sdp materialize` (make run) passes a partition range: the CLI refuses any asset that
+    would need a backfill of one run per day."""
+    from dagster import BackfillPolicy
+
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    refused = [
+        key.to_user_string()
+        for key in graph.materializable_asset_keys
+        if graph.get(key).backfill_policy != BackfillPolicy.single_run()
+    ]
+    assert refused == []

@@ -1,0 +1,1 @@
+"""Root-cause analysis against the warehouse: observations in, findings table out."""
