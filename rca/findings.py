@@ -25,6 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
+from scipy.stats import poisson
+
 from rca.attribution import Attribution, attribute
 from rca.graph import SEVERITY_WEIGHT, alarm_suspects, explain_in_topology, topology_graph
 from rca.recommend import recommend
@@ -44,6 +46,7 @@ KIND_BY_REASON = {
 KIND_BY_CONTROL = {"rating_accuracy": "wrong_tariff", "invoice_gl_tieout": "gl_mismatch"}
 DROP_RATIO = 0.4  # an hour under 40 % of its usual volume is a drop
 MIN_USUAL = 5.0  # hours that usually see fewer CDRs say nothing
+DROP_P = 1e-6  # ... and the run's CDRs must be this unlikely under its usual (Poisson) rate
 LATE_HOURS = 12.0  # landed this much later than the feed usually does
 
 
@@ -99,16 +102,43 @@ def _kind(row: Mapping[str, object]) -> str | None:
     return KIND_BY_REASON.get((control, reason)) or KIND_BY_CONTROL.get(control)
 
 
+LINE_KINDS = ("unbilled_provisioning", "subscription_mismatch")
+ROUNDS = 3  # several incidents of one kind: attribute again what the first places left
+MIN_REMAINDER = 0.05  # ... while the rest is at least this share of the kind's amount
+
+
 def leak_findings(obs: Observations) -> list[Finding]:
     groups: dict[str, list[Mapping[str, object]]] = defaultdict(list)
     for row in obs.exceptions:
         kind = _kind(row)
         if kind and row.get("amount") is not None:
             groups[kind].append(row)
+    # usage of a line billing does not carry is never billed: the line is the cause, not a
+    # usage feed, so its unbilled CDRs are that line finding's consequence
+    lines = {r.get("msisdn") for k in LINE_KINDS for r in groups.get(k, ())} - {None}
+    groups["unbilled_usage"] = [
+        r for r in groups.get("unbilled_usage", []) if r.get("msisdn") not in lines
+    ]
+    window = _data_window(obs.expected)
     findings = []
     for kind, rows in sorted(groups.items()):
-        findings.extend(_leak_group(kind, rows, obs.expected))
+        total = sum(abs(float(r["amount"])) for r in rows)
+        for _ in range(ROUNDS):
+            if not rows or sum(abs(float(r["amount"])) for r in rows) < MIN_REMAINDER * total:
+                break
+            found, rows = _leak_group(
+                kind, rows, obs.expected, window if kind in LINE_KINDS else None
+            )
+            findings.extend(found)
     return findings
+
+
+def _data_window(expected: Sequence[Mapping[str, object]]) -> tuple[datetime, datetime] | None:
+    """The days the warehouse has traffic for: the window of a line-level state."""
+    days = [_as_date(r["event_date"]) for r in expected if r.get("event_date")]
+    if not days:
+        return None
+    return _midnight(min(days)), _midnight(max(days)) + timedelta(days=1)
 
 
 def _leaf_key(row: Mapping[str, object]) -> tuple:
@@ -116,9 +146,13 @@ def _leaf_key(row: Mapping[str, object]) -> tuple:
 
 
 def _leak_group(
-    kind: str, rows: list[Mapping[str, object]], expected: Sequence[Mapping[str, object]]
-) -> list[Finding]:
-    """Where one kind of exception concentrates, against where revenue normally is."""
+    kind: str,
+    rows: list[Mapping[str, object]],
+    expected: Sequence[Mapping[str, object]],
+    window: tuple[datetime, datetime] | None,
+) -> tuple[list[Finding], list[Mapping[str, object]]]:
+    """Where one kind of exception concentrates, against where revenue normally is; returns
+    the findings and the exceptions they leave unexplained."""
     baseline: dict[tuple, float] = defaultdict(float)
     for row in expected:
         baseline[_leaf_key(row)] += float(row.get("expected_revenue") or 0.0)
@@ -143,11 +177,13 @@ def _leak_group(
     if not attributions:
         attributions = [_everywhere(rows)]
     best, *others = attributions
+    dimension = best.dimensions[0]
     findings = []
+    explained: set[int] = set()
     for (value,) in best.values:
-        dimension = best.dimensions[0]
         here = [r for r in rows if str(r.get(dimension) or "(none)") == value]
-        start, end = _days_window(here)
+        explained |= {id(r) for r in here}
+        start, end = window or _days_window(here)
         amount = sum(float(r["amount"]) for r in here)
         primary = _cause(kind, dimension, str(value), start, end, best, here)
         alternatives = [
@@ -166,7 +202,7 @@ def _leak_group(
                 causes=[primary, *alternatives],
             )
         )
-    return findings
+    return findings, [r for r in rows if id(r) not in explained]
 
 
 def _everywhere(rows: list[Mapping[str, object]]) -> Attribution:
@@ -261,7 +297,10 @@ def _drops(points: Mapping[datetime, float]) -> list[tuple[datetime, datetime, f
         t += timedelta(hours=1)
     if current is not None:
         runs.append(current)
-    return [(s, e + timedelta(hours=1), d, u) for s, e, d, u in runs]
+    # a quiet night hour on a small element is chance; hours of silence on a busy one are not
+    return [
+        (s, e + timedelta(hours=1), d, u) for s, e, d, u in runs if poisson.cdf(u - d, u) < DROP_P
+    ]
 
 
 def _drop_finding(element, start, end, deficit, usual, obs, graph) -> Finding:
