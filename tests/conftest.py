@@ -9,13 +9,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from dagster import materialize
 
-from orchestration.assets.dbt import dbt_models, dbt_partitioned_models, dbt_resource
-from orchestration.assets.quality import quality_assets, soda_checks
-from orchestration.assets.raw import raw_assets
-from orchestration.assets.reconciliation import reconciliation_assets
-from orchestration.resources import EventBusResource, LandingResource, WarehouseResource
+from orchestration.inprocess import build_landed_days
 from sdp.db import connect, scratch_database
 from sdp.generator import generate
 from sdp.runtime.services import up, warehouse_url
@@ -65,27 +60,8 @@ def build_scenario(scratch_db, tmp: Path, scenario: str) -> Iterator[tuple[str, 
     truth = json.loads(result.ground_truth.read_text())
     days = sorted(p.name[3:] for p in landing.glob("cdr/records/dt=*"))
     with scratch_db() as url:
-        outcome = materialize(
-            [
-                *raw_assets(),
-                *reconciliation_assets,
-                dbt_models,
-                dbt_partitioned_models,
-                *quality_assets,
-                *soda_checks,
-            ],
-            resources={
-                "warehouse": WarehouseResource(url=url),
-                "landing": LandingResource(path=str(landing)),
-                "events": EventBusResource(),
-                "dbt": dbt_resource(),
-            },
-            tags={
-                "dagster/asset_partition_range_start": days[0],
-                "dagster/asset_partition_range_end": days[-1],
-            },
-        )
-        assert outcome.success
+        outcome = build_landed_days(url, landing, days)
+        assert outcome.success, [e.message for e in outcome.all_events if e.is_failure]
         yield url, truth
 
 

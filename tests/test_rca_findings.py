@@ -142,3 +142,17 @@ def test_nothing_wrong_gives_no_finding():
     loads = [load(f"b-{d}", d, 1.0, "MSC-LON-01") for d in DAYS]
     obs = Observations(expected=expected_rows(), hourly=hourly("MSC-LON-01"), loads=loads)
     assert analyze(obs) == []
+
+
+def test_the_default_scenarios_incidents_are_each_some_findings_top_cause(default_build):
+    from sdp.db import connect
+    from sdp.scoring.rca import score_rca
+
+    url, truth = default_build
+    with connect(url) as conn:
+        result = score_rca(conn, truth)
+        events = conn.execute(
+            "select count(*) from ops.event_outbox where topic = 'rca-events'"
+        ).fetchone()[0]
+    assert result["top1_accuracy"] >= 0.9, result["missed"]
+    assert events == result["findings"]  # every finding published
