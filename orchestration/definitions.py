@@ -5,7 +5,7 @@ from dagster import Definitions
 from orchestration.assets.dbt import dbt_models, dbt_partitioned_models, dbt_resource
 from orchestration.assets.quality import quality_assets, soda_checks
 from orchestration.assets.raw import raw_assets
-from orchestration.assets.rca import rca_findings
+from orchestration.assets.rca import rca_findings, rca_report
 from orchestration.assets.reconciliation import reconciliation_assets
 from orchestration.assets.streaming import cdr_events
 from orchestration.resources import EventBusResource, LandingResource, WarehouseResource
@@ -27,6 +27,7 @@ defs = Definitions(
         dbt_partitioned_models,
         *quality_assets,
         rca_findings,
+        rca_report,
     ],
     asset_checks=soda_checks,
     jobs=[daily_refresh_job],

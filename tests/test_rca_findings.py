@@ -156,3 +156,16 @@ def test_the_default_scenarios_incidents_are_each_some_findings_top_cause(defaul
         ).fetchone()[0]
     assert result["top1_accuracy"] >= 0.9, result["missed"]
     assert events == result["findings"]  # every finding published
+
+
+def test_the_daily_report_shows_the_days_findings_with_a_chart(default_build, tmp_path):
+    from sdp.analysis.report import write_daily_report
+    from sdp.db import connect
+
+    url, _ = default_build
+    with connect(url) as conn:
+        report = write_daily_report(conn, date(2026, 10, 29), tmp_path / "reports")
+    page = report.path.read_text()
+    assert report.path.name == "rca-2026-10-29.html" and report.findings >= 1
+    assert "<svg" in page and "MSC-NWE-01" in page and "cdr_drop" in page
+    assert "**cdr_drop** at `network_element_id=MSC-NWE-01`" in report.summary

@@ -9,11 +9,14 @@ from dagster import (
     asset,
 )
 
+from orchestration.partitions import daily_partitions
 from orchestration.resources import EventBusResource, WarehouseResource
 from rca.findings import Finding, analyze
 from sdp.analysis.observe import observe
+from sdp.analysis.report import write_daily_report
 from sdp.analysis.store import FINDINGS, write_findings
 from sdp.events import envelope
+from sdp.settings import load_settings
 
 UPSTREAM = [
     AssetKey(["controls", "ctl_exceptions"]),
@@ -97,5 +100,41 @@ def rca_findings(
             "findings": MetadataValue.int(len(findings)),
             "by_cause_kind": MetadataValue.json(kinds),
             "top_findings": MetadataValue.md(_table(findings)),
+        }
+    )
+
+
+@asset(
+    key=AssetKey(["rca", "report"]),
+    group_name="rca",
+    kinds={"python", "html"},
+    deps=[rca_findings.key, AssetKey(["controls", "ctl_leakage_daily"])],
+    partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    description=(
+        "The day's root-cause report: an HTML page (leakage and over-billing chart, every "
+        "finding whose window touches the day with its cause, evidence and action) under "
+        "`$SDP_HOME/reports/rca-<day>.html`, linked here with a short Markdown summary."
+    ),
+)
+def rca_report(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    from datetime import date
+
+    reports = load_settings().reports_dir
+    written = []
+    with warehouse.connect() as conn:
+        for key in context.partition_keys:
+            report = write_daily_report(conn, date.fromisoformat(key), reports)
+            context.log.info(f"{report.path}: {report.findings} findings")
+            written.append(report)
+    last = written[-1]
+    return MaterializeResult(
+        metadata={
+            "report": MetadataValue.path(str(last.path)),
+            "reports": MetadataValue.md(
+                "\n".join(f"- [{r.day}]({r.path.as_uri()}): {r.findings} findings" for r in written)
+            ),
+            "summary": MetadataValue.md(last.summary),
+            "findings": MetadataValue.int(last.findings),
         }
     )
