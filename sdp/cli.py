@@ -441,6 +441,47 @@ def analyze(as_json: bool, top: int) -> None:
         )
 
 
+@rca.command()
+@click.option("--date", "day", required=True, help="the day (YYYY-MM-DD)")
+def report(day: str) -> None:
+    """Write the day's HTML report under $SDP_HOME/reports from `rca.findings`."""
+    from datetime import date
+
+    from sdp.analysis.report import write_daily_report
+    from sdp.db import connect
+
+    settings = _settings()
+    with connect(settings=settings) as conn:
+        try:
+            written = write_daily_report(conn, date.fromisoformat(day), settings.reports_dir)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"{written.path} ({written.findings} findings)")
+
+
+@rca.command()
+@click.option("--test-days", type=int, default=2, show_default=True, help="days held out")
+@click.option("--top", type=int, default=10, show_default=True, help="elements to print")
+def forecast(test_days: int, top: int) -> None:
+    """Evaluate the next-day degradation model on held-out days, then forecast tomorrow."""
+    from rca.prediction import ElementDay, evaluate, train
+    from sdp.analysis.observe import element_days
+    from sdp.db import connect
+
+    with connect(settings=_settings()) as conn:
+        try:
+            records = [ElementDay.from_row(r) for r in element_days(conn)]
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from exc
+    try:
+        click.echo(evaluate(records, test_days=test_days).describe())
+        forecasts = train(records).forecast(records)
+    except ValueError as exc:
+        raise click.ClickException(f"cannot forecast from these days: {exc}") from exc
+    for f in sorted(forecasts, key=lambda f: -f.probability)[:top]:
+        click.echo(f.describe())
+
+
 def _dagster(args: list[str], quiet: bool) -> int:
     from sdp.runtime.services import service_env
 

@@ -85,3 +85,31 @@ def observe(conn: Connection) -> Observations:
         elements=rows(ELEMENTS),
         loads=rows(LOADS),
     )
+
+
+ELEMENT_DAYS = """
+with alarms as (
+    select network_element_id, (raised_at at time zone 'UTC')::date as event_date,
+           count(*) filter (where severity = 'critical') as critical_alarms,
+           count(*) filter (where severity = 'major') as major_alarms,
+           count(*) filter (where severity = 'minor') as minor_alarms,
+           count(*) filter (where severity = 'warning') as warning_alarms
+    from staging.stg_oss__alarms group by 1, 2
+)
+select k.network_element_id, k.event_date, ne.element_type, k.cdr_count, k.drop_rate,
+       coalesce(a.critical_alarms, 0) as critical_alarms,
+       coalesce(a.major_alarms, 0) as major_alarms,
+       coalesce(a.minor_alarms, 0) as minor_alarms,
+       coalesce(a.warning_alarms, 0) as warning_alarms
+from kpis.kpi_network_element_daily as k
+inner join marts.network_elements as ne using (network_element_id)
+left join alarms as a using (network_element_id, event_date)
+"""
+
+
+def element_days(conn: Connection) -> list[dict]:
+    """KPIs and alarm counts per core element and day: what the degradation forecast learns."""
+    if not relation_exists(conn, "kpis.kpi_network_element_daily"):
+        raise LookupError("the forecast needs kpis.kpi_network_element_daily: build the graph")
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(ELEMENT_DAYS).fetchall()
