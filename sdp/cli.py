@@ -365,6 +365,11 @@ def summary() -> None:
     click.echo(f"landing:      {settings.landing}")
     if truth.exists():
         click.echo(f"ground truth: {truth}")
+    reports = sorted(settings.reports_dir.glob("rca-*.html"))
+    if reports:
+        click.echo(
+            f"RCA reports:  {settings.reports_dir} (latest {reports[-1].name}); sdp rca analyze"
+        )
     click.echo(
         f"Dagster UI:   `make ui` (or `sdp ui`), then http://127.0.0.1:{settings.dagster_port}"
     )
