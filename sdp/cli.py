@@ -469,7 +469,7 @@ def report(day: str) -> None:
 @click.option("--top", type=int, default=10, show_default=True, help="elements to print")
 def forecast(test_days: int, top: int) -> None:
     """Evaluate the next-day degradation model on held-out days, then forecast tomorrow."""
-    from rca.prediction import ElementDay, evaluate, train
+    from rca.prediction import DegradationRule, ElementDay, evaluate, train
     from sdp.analysis.observe import element_days
     from sdp.db import connect
 
@@ -478,9 +478,14 @@ def forecast(test_days: int, top: int) -> None:
             records = [ElementDay.from_row(r) for r in element_days(conn)]
         except LookupError as exc:
             raise click.ClickException(str(exc)) from exc
+    # a fleet whose calls drop at 6 % on a normal day is not degraded every day: the ceiling is
+    # the fleet's own 95th percentile when that is above the rule's default
+    rates = sorted(r.kpis["drop_rate"] for r in records if r.kpis.get("drop_rate", 0) > 0)
+    ceiling = max(DegradationRule.rate_ceiling, rates[int(0.95 * (len(rates) - 1))] if rates else 0)
+    rule = DegradationRule(rate_ceiling=ceiling)
     try:
-        click.echo(evaluate(records, test_days=test_days).describe())
-        forecasts = train(records).forecast(records)
+        click.echo(evaluate(records, test_days=test_days, rule=rule).describe())
+        forecasts = train(records, rule=rule).forecast(records)
     except ValueError as exc:
         raise click.ClickException(f"cannot forecast from these days: {exc}") from exc
     for f in sorted(forecasts, key=lambda f: -f.probability)[:top]:
