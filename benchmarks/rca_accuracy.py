@@ -49,7 +49,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("scenarios", nargs="*", type=Path)
     args = parser.parse_args()
-    scenarios = args.scenarios or [
+    # the build changes directory on the way (Spark, dbt): read scenarios from absolute paths
+    scenarios = [p.resolve() for p in args.scenarios] or [
         SCENARIOS / "default.yaml",
         *sorted(SCENARIOS.glob("rca-*.yaml")),
     ]
