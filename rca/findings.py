@@ -44,6 +44,8 @@ KIND_BY_REASON = {
     ("subscription_reconciliation", "billed_not_on_network"): "subscription_mismatch",
 }
 KIND_BY_CONTROL = {"rating_accuracy": "wrong_tariff", "invoice_gl_tieout": "gl_mismatch"}
+# a plan two systems disagree on cannot say where the disagreement is
+NOT_A_PLACE = {"subscription_mismatch": {"plan_code"}}
 DROP_RATIO = 0.4  # an hour under 40 % of its usual volume is a drop
 MIN_USUAL = 5.0  # hours that usually see fewer CDRs say nothing
 DROP_P = 1e-6  # ... and the run's CDRs must be this unlikely under its usual (Poisson) rate
@@ -171,7 +173,12 @@ def _leak_group(
         )
     attributions = [
         a
-        for a in attribute(leaves, list(DIMENSIONS), pairs=False, top=4)
+        for a in attribute(
+            leaves,
+            [d for d in DIMENSIONS if d not in NOT_A_PLACE.get(kind, ())],
+            pairs=False,
+            top=4,
+        )
         if all(v[0] != "(none)" for v in a.values)
     ]
     if not attributions:
