@@ -154,7 +154,18 @@ def test_malformed_cdr_events_land_in_rejects_and_the_stream_goes_on(db_url, con
     no_msisdn = cdr(4, run)
     del no_msisdn["payload"]["msisdn"]
     unknown = {**cdr(5, run), "event_type": "cdr.deleted"}
-    records = [cdr(0, run), no_id, wrong_version, bad_duration, no_msisdn, unknown, cdr(6, run)]
+    nul = cdr(7, run)
+    nul["payload"]["cell_id"] = "CELL\x00-1"
+    records = [
+        cdr(0, run),
+        no_id,
+        wrong_version,
+        bad_duration,
+        no_msisdn,
+        unknown,
+        nul,
+        cdr(6, run),
+    ]
     values = [json.dumps(r).encode() for r in records] + [b"\xff{not json"]
     # one partition (same key), so the order on the topic is the order sent
     send(EventBusResource().servers(), CDR_TOPIC, [(b"one", v) for v in values])
@@ -171,6 +182,7 @@ def test_malformed_cdr_events_land_in_rejects_and_the_stream_goes_on(db_url, con
         ("invalid_value", "duration_s"),
         ("missing_required", "msisdn"),
         ("unknown_event_type", "event_type"),
+        ("invalid_value", None),
         ("bad_json", None),
     ]
     reasons = [reason for _, _, reason, _ in rejects]
@@ -180,7 +192,7 @@ def test_malformed_cdr_events_land_in_rejects_and_the_stream_goes_on(db_url, con
     loaded = conn.execute(
         "select sum(rows_in), sum(rows_loaded), sum(rows_rejected) from raw._loads"
     ).fetchone()
-    assert tuple(loaded) == (8, 2, 6)  # every event accounted for
+    assert tuple(loaded) == (9, 2, 7)  # every event accounted for
 
 
 def test_a_broker_restart_mid_stream_loses_nothing_and_duplicates_nothing(db_url, conn):

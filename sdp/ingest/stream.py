@@ -132,56 +132,112 @@ def committed_offsets(conn: Connection, topic: str = CDR_TOPIC) -> dict[int, int
 
 
 class CdrEventParser:
-    """Turns one message value into a raw row, or says which rule it breaks and why."""
+    """Turns one message value into a raw row, or says which rule it breaks and why.
+
+    Most events are well formed, so the common shapes (a string where a string is due, an
+    enum value, a JSON integer) are accepted on the spot; anything else goes through the same
+    column checks as the batch loader, which also word the reasons.
+    """
 
     def __init__(self, entity: Entity) -> None:
         self.columns = list(entity.column_names)
         self.key = list(entity.key)
-        self.checks = [(c, column_check(entity.column(c))) for c in self.columns]
-
-    def parse(self, offset: int, value: bytes | None) -> list[str | None] | _Reject:
-        def reject(column: str | None, shown: str | None, rule: str, reason: str) -> _Reject:
-            return _Reject(offset, column, shown, rule, reason, _text(value))
-
-        try:
-            event = json.loads(value or b"")
-        except ValueError as exc:  # UnicodeDecodeError included
-            return reject(None, None, "bad_json", f"not JSON: {exc}")
-        if not isinstance(event, dict):
-            return reject(None, None, "bad_envelope", "an event is a JSON object")
-        for name, kind in ENVELOPE_TYPES.items():
-            if name not in event:
-                return reject(name, None, "bad_envelope", f"{name} is missing")
-            got = event[name]
-            if not isinstance(got, kind) or isinstance(got, bool):
-                return reject(
-                    name,
-                    _short(got),
-                    "bad_envelope",
-                    f"{name} must be {getattr(kind, '__name__', kind)}, not {type(got).__name__}",
-                )
-        if event["event_type"] != CDR_EVENT_TYPE:
-            return reject(
-                "event_type",
-                event["event_type"],
-                "unknown_event_type",
-                f"event_type {event['event_type']!r} is not {CDR_EVENT_TYPE!r}",
+        self.plan = [
+            (
+                c,
+                entity.column(c).type,
+                entity.column(c).required,
+                _allowed(entity, c),
+                column_check(entity.column(c)),
             )
+            for c in self.columns
+        ]
+
+    def parse(self, offset: int, value: bytes | None) -> list[object] | _Reject:
+        if value and b"\\u0000" in value:  # PostgreSQL text cannot hold NUL
+            return _Reject(
+                offset, None, None, "invalid_value", "event holds a NUL character", _text(value)
+            )
+        try:
+            event = json.loads((value or b"").decode("utf-8"))
+        except ValueError as exc:  # UnicodeDecodeError included
+            return _Reject(offset, None, None, "bad_json", f"not JSON: {exc}", _text(value))
+        if not (
+            type(event) is dict
+            and event.get("event_type") == CDR_EVENT_TYPE
+            and type(event.get("payload")) is dict
+            and type(event.get("event_id")) is str
+            and type(event.get("schema_version")) is int
+            and type(event.get("occurred_at")) is str
+            and type(event.get("source")) is str
+        ):
+            return self._bad_envelope(offset, value, event)
         payload = event["payload"]
-        row: list[str | None] = []
-        for name, check in self.checks:
+        row: list[object] = []
+        for name, kind, required, allowed, check in self.plan:
             raw = payload.get(name)
-            if isinstance(raw, (bool, list, dict)):
-                return reject(
-                    name, _short(raw), "invalid_value", f"{name}: {raw!r} is not a scalar value"
+            kind_of = type(raw)
+            if (
+                kind_of is str
+                and raw.strip()
+                and (kind == "string" or (kind == "enum" and raw in allowed))
+            ):
+                row.append(raw)
+                continue
+            if kind_of is int and kind == "integer" and -(2**63) <= raw < 2**63:
+                row.append(raw)
+                continue
+            if raw is None and not required:
+                row.append(None)
+                continue
+            if kind_of in (bool, list, dict):
+                return _Reject(
+                    offset,
+                    name,
+                    _short(raw),
+                    "invalid_value",
+                    f"{name}: {raw!r} is not a scalar value",
+                    _text(value),
                 )
             shown = None if raw is None else str(raw)
             checked, reason = check(shown)
             if reason:
                 rule = "missing_required" if reason.startswith("required") else "invalid_value"
-                return reject(name, shown, rule, f"{name}: {reason}")
+                return _Reject(offset, name, shown, rule, f"{name}: {reason}", _text(value))
             row.append(checked)
         return row
+
+    @staticmethod
+    def _bad_envelope(offset: int, value: bytes | None, event: object) -> _Reject:
+        """Why an event is not a CDR envelope, naming the first field at fault."""
+        text = _text(value)
+        if not isinstance(event, dict):
+            return _Reject(offset, None, None, "bad_envelope", "an event is a JSON object", text)
+        for name, kind in ENVELOPE_TYPES.items():
+            if name not in event:
+                return _Reject(offset, name, None, "bad_envelope", f"{name} is missing", text)
+            got = event[name]
+            if not isinstance(got, kind) or isinstance(got, bool):
+                return _Reject(
+                    offset,
+                    name,
+                    _short(got),
+                    "bad_envelope",
+                    f"{name} must be {getattr(kind, '__name__', kind)}, not {type(got).__name__}",
+                    text,
+                )
+        return _Reject(
+            offset,
+            "event_type",
+            str(event["event_type"]),
+            "unknown_event_type",
+            f"event_type {event['event_type']!r} is not {CDR_EVENT_TYPE!r}",
+            text,
+        )
+
+
+def _allowed(entity: Entity, column: str) -> frozenset[str]:
+    return frozenset(entity.column(column).values or ())
 
 
 def load_cdr_ranges(
