@@ -9,7 +9,9 @@ Three kinds of symptom, each read from what the warehouse already holds:
   exceptions there;
 - network symptoms: an element's hourly CDR volume falling far under its usual level for the
   same hours; the OSS topology and the alarms say which element's fault explains it;
-- feed symptoms: batches that landed late or changed shape (`raw._loads`).
+- feed symptoms: batches that landed late or changed shape (`raw._loads`);
+- the anomalies the quality history flagged: each is explained by the findings above that touch
+  its place and day, the most upstream first (network, then feeds, then controls).
 
 Each finding lists causes best first, with evidence and a recommendation. A feed symptom on a
 raw asset upstream of a leak's control (the lineage) at the same place and day outranks the
@@ -90,11 +92,13 @@ class Observations:
     alarms: Sequence[Mapping[str, object]] = ()  # alarm_id, element, severity, raised/cleared
     elements: Sequence[Mapping[str, object]] = ()  # the OSS inventory
     loads: Sequence[Mapping[str, object]] = ()  # raw._loads rows, with `elements` for CDRs
+    anomalies: Sequence[Mapping[str, object]] = ()  # quality.anomalies: metric, dimension, day
 
 
 def analyze(obs: Observations) -> list[Finding]:
     findings = [*leak_findings(obs), *volume_findings(obs), *feed_findings(obs)]
     _prefer_upstream_feeds(findings)
+    findings += anomaly_findings(obs.anomalies, findings)
     return sorted(findings, key=lambda f: (-abs(f.amount), f.metric, f.window_start))
 
 
@@ -460,6 +464,80 @@ def _prefer_upstream_feeds(findings: list[Finding]) -> None:
                 upstream = replace(cause, score=top.score * 1.5 + SEVERITY_WEIGHT["critical"])
                 finding.causes.insert(0, upstream)
                 break
+
+
+# -- quality anomalies ------------------------------------------------------------------------
+# how far upstream a cause sits: the network feeds mediation, mediation the feeds, the feeds
+# the marts and the controls; an anomaly is explained by the most upstream cause that fits
+LAYER = {"cdr_drop": 0, "late_batch": 1, "schema_drift": 1}
+
+
+def anomaly_findings(
+    anomalies: Sequence[Mapping[str, object]], findings: list[Finding]
+) -> list[Finding]:
+    """One finding per anomaly the quality history flagged, its causes the other findings that
+    touch the same place and day, most upstream first; none fitting, the anomaly itself."""
+    out = []
+    for anomaly in anomalies:
+        day = _as_date(anomaly["day"])
+        start, end = _midnight(day), _midnight(day) + timedelta(days=1)
+        place = str(anomaly["dimension"]).split("/")
+        touching = [
+            f
+            for f in findings
+            if f.causes
+            and f.causes[0].window_start < end
+            and start < f.causes[0].window_end
+            and _fits(place, f.causes[0])
+        ]
+        if place == ["all"]:  # a figure over everything: the money that moved it, largest first
+            touching = sorted(
+                (f for f in touching if f.metric.startswith("exceptions/")),
+                key=lambda f: -abs(f.amount),
+            )
+        else:
+            touching.sort(key=lambda f: (LAYER.get(f.causes[0].kind, 2), -f.causes[0].score))
+        fitting = [f.causes[0] for f in touching]
+        observed, expected = float(anomaly["observed"]), float(anomaly["expected"])
+        evidence = (
+            f"{anomaly['metric']} of {anomaly['dimension']} was {observed:,.4g} on {day}"
+            f" against {expected:,.4g} expected ({anomaly['method']})"
+        )
+        causes = [replace(c, evidence=f"{c.evidence}; explains: {evidence}") for c in fitting]
+        if not causes:
+            causes = [
+                Cause(
+                    "data_anomaly",
+                    "dataset",
+                    str(anomaly["dimension"]),
+                    start,
+                    end,
+                    float(anomaly.get("score") or 0.0),
+                    evidence,
+                    recommend("data_anomaly", {}),
+                )
+            ]
+        out.append(
+            Finding(
+                symptom=f"anomaly: {anomaly['metric']} of {anomaly['dimension']} on {day}",
+                metric=f"anomaly/{anomaly['metric']}",
+                amount=observed - expected,
+                window_start=start,
+                window_end=end,
+                causes=causes,
+            )
+        )
+    return out
+
+
+def _fits(place: list[str], cause: Cause) -> bool:
+    """An anomaly on `network/E` or `<feed>/E` fits causes at element E; one on a feed fits
+    that feed's causes; one over everything (`all`) fits any cause of the day."""
+    if place == ["all"]:
+        return True
+    if len(place) == 2:
+        return cause.dimension == "network_element_id" and cause.value == place[1]
+    return cause.dimension == "feed" and cause.value == place[0]
 
 
 # -- values -----------------------------------------------------------------------------------

@@ -45,6 +45,10 @@ ACTIONS: dict[str, str] = {
         "update the {source}.{entity} contract mapping for the new columns and re-load {batch}"
     ),
     "rejects": "fix the rejected rows of batch {batch} at the source and re-land it",
+    "data_anomaly": (
+        "check the flagged metric against its source; no feed, network or control finding "
+        "explains it"
+    ),
 }
 
 

@@ -169,3 +169,35 @@ def test_the_daily_report_shows_the_days_findings_with_a_chart(default_build, tm
     assert report.path.name == "rca-2026-10-29.html" and report.findings >= 1
     assert "<svg" in page and "MSC-NWE-01" in page and "cdr_drop" in page
     assert "**cdr_drop** at `network_element_id=MSC-NWE-01`" in report.summary
+
+
+def test_a_quality_anomaly_is_explained_by_the_most_upstream_finding_at_its_place_and_day():
+    loads = [load(f"b-{d}", d, 1.0, "MSC-LON-01") for d in DAYS]
+    loads[3] = load("late-one", DAYS[3], 55.0, "MSC-LON-01")
+    anomalies = [
+        {
+            "metric": "lateness_hours",
+            "dimension": "cdr.records/MSC-LON-01",
+            "day": DAYS[3],
+            "observed": 55.0,
+            "expected": 1.0,
+            "score": 9.0,
+            "method": "robust_z",
+        },
+        {
+            "metric": "invalid_email_rate",
+            "dimension": "crm.customers",
+            "day": DAYS[4],
+            "observed": 0.5,
+            "expected": 0.0,
+            "score": 6.0,
+            "method": "robust_z",
+        },
+    ]
+    findings = analyze(Observations(loads=loads, anomalies=anomalies))
+    by_metric = {f.metric: f for f in findings}
+    late = by_metric["anomaly/lateness_hours"].causes[0]
+    assert (late.kind, late.value) == ("late_batch", "MSC-LON-01")
+    assert "lateness_hours of cdr.records/MSC-LON-01 was 55" in late.evidence
+    alone = by_metric["anomaly/invalid_email_rate"].causes[0]
+    assert (alone.kind, alone.value) == ("data_anomaly", "crm.customers")

@@ -24,6 +24,7 @@ UPSTREAM = [
     AssetKey(["marts", "network_elements"]),
     AssetKey(["staging", "stg_oss__alarms"]),
     AssetKey(["raw", "_loads"]),
+    AssetKey(["quality", "anomalies"]),
 ]
 
 
@@ -75,8 +76,9 @@ def _event(f: Finding) -> dict:
     description=(
         f"`{FINDINGS}`: one row per finding and cause, best cause first. Findings are the "
         "controls' exceptions located by attribution against expected revenue, CDR volume drops "
-        "explained through the OSS topology and its alarms, and late or reshaped feeds; a feed "
-        "problem upstream of a leak outranks it. Each cause has evidence and a recommendation; "
+        "explained through the OSS topology and its alarms, late or reshaped feeds, and the "
+        "anomalies `quality/anomalies` flagged, each explained by the most upstream finding "
+        "at its place and day; a feed problem upstream of a leak outranks it. Each cause has evidence and a recommendation; "
         "each finding is published on `rca-events`."
     ),
 )

@@ -53,6 +53,9 @@ from staging.stg_oss__alarms
 ELEMENTS = """
 select network_element_id, region, site_id, parent_element_id from marts.network_elements
 """
+ANOMALIES = """
+select metric, dimension, day, observed, expected, score, method from quality.anomalies
+"""
 LOADS = """
 select l.batch_id, l.source, l.entity, l.partition_date, l.landed_at, l.rows_in,
        l.rows_rejected, l.method, l.extra_columns, l.missing_columns,
@@ -84,6 +87,8 @@ def observe(conn: Connection) -> Observations:
         alarms=rows(ALARMS),
         elements=rows(ELEMENTS),
         loads=rows(LOADS),
+        # quality runs beside RCA: without its anomalies the other symptoms still stand
+        anomalies=rows(ANOMALIES) if relation_exists(conn, "quality.anomalies") else [],
     )
 
 
