@@ -69,6 +69,29 @@ def _bars(series: list[tuple[date, float, float]], width: int = 640, height: int
     return "".join(parts)
 
 
+def _kind_bars(findings: list[tuple], width: int = 640, row: int = 22) -> str:
+    """How many of the day's findings each cause kind heads, as horizontal bars."""
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f[2]] = counts.get(f[2], 0) + 1
+    if not counts:
+        return "<p>No finding touches the day.</p>"
+    top = max(counts.values())
+    parts = [
+        f'<svg width="{width}" height="{row * len(counts) + 10}" role="img" aria-label="kinds">'
+    ]
+    for i, (kind, n) in enumerate(sorted(counts.items(), key=lambda kv: -kv[1])):
+        w = (width - 220) * n / top
+        y = i * row + 4
+        parts.append(
+            f'<text x="0" y="{y + 14}" font-size="12">{html.escape(kind)}</text>'
+            f'<rect x="180" y="{y}" width="{w:.1f}" height="{row - 6}" fill="#2c7fb8"/>'
+            f'<text x="{184 + w:.1f}" y="{y + 14}" font-size="12">{n}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def render(day: date, findings: list[tuple], leakage: list[tuple]) -> tuple[str, str]:
     """(HTML page, Markdown summary)."""
     rows = "".join(
@@ -95,6 +118,8 @@ vertical-align:top;font-size:13px}}table{{border-collapse:collapse}}</style></he
 <p>{len(findings)} findings whose window touches the day, largest first.</p>
 <h2>Leakage (red) and over-billing (amber), last 14 days</h2>
 {_bars(leakage)}
+<h2>Findings by cause</h2>
+{_kind_bars(findings)}
 <h2>Findings</h2>
 <table><tr><th>symptom</th><th>cause</th><th>where</th><th>window</th><th>evidence</th>
 <th>what to do</th></tr>{rows}</table>
