@@ -78,8 +78,8 @@ def _event(f: Finding) -> dict:
         "controls' exceptions located by attribution against expected revenue, CDR volume drops "
         "explained through the OSS topology and its alarms, late or reshaped feeds, and the "
         "anomalies `quality/anomalies` flagged, each explained by the most upstream finding "
-        "at its place and day; a feed problem upstream of a leak outranks it. Each cause has evidence and a recommendation; "
-        "each finding is published on `rca-events`."
+        "at its place and day; a feed problem upstream of a leak outranks it. Each cause has "
+        "evidence and a recommendation; each finding is published on `rca-events`."
     ),
 )
 def rca_findings(
