@@ -1,5 +1,7 @@
 """Group `rca`: ranked root causes for every leak, drop and feed problem the warehouse shows."""
 
+from datetime import date
+
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -120,8 +122,6 @@ def rca_findings(
     ),
 )
 def rca_report(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    from datetime import date
-
     reports = load_settings().reports_dir
     written = []
     with warehouse.connect() as conn:

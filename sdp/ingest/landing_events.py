@@ -17,7 +17,7 @@ from pathlib import Path
 from psycopg import Connection, sql
 
 from sdp.events import envelope, iter_ranges, partition_offsets, send
-from sdp.ingest.loader import REJECT_COLUMNS, printable
+from sdp.ingest.loader import copy_rejects
 from sdp.ingest.schema import REJECTS_TABLE, SCHEMA
 from sdp.landing import MANIFEST_SUFFIX, Manifest, ManifestError, manifest_from_fields
 from sdp.landing import partition_dir as landing_dir
@@ -129,23 +129,19 @@ def poll_landing_events(
 
 def record_bad_events(conn: Connection, bad: list[BadEvent]) -> int:
     """Into `raw._rejects` (source `kafka`, entity the topic); a repeat of one is not written."""
-    new = 0
     with conn.transaction():
-        for b in bad:
-            exists = conn.execute(
-                sql.SQL("select 1 from {} where batch_id = %s limit 1").format(
+        seen = {
+            row[0]
+            for row in conn.execute(
+                sql.SQL("select distinct batch_id from {} where batch_id = any(%s)").format(
                     sql.Identifier(SCHEMA, REJECTS_TABLE)
                 ),
-                (b.batch_id,),
-            ).fetchone()
-            if exists:
-                continue
-            conn.execute(
-                sql.SQL("insert into {} ({}) values ({})").format(
-                    sql.Identifier(SCHEMA, REJECTS_TABLE),
-                    sql.SQL(", ").join(map(sql.Identifier, REJECT_COLUMNS)),
-                    sql.SQL(", ").join(sql.Placeholder() * len(REJECT_COLUMNS)),
-                ),
+                ([b.batch_id for b in bad],),
+            )
+        }
+        return copy_rejects(
+            conn,
+            (
                 (
                     b.batch_id,
                     "kafka",
@@ -155,9 +151,10 @@ def record_bad_events(conn: Connection, bad: list[BadEvent]) -> int:
                     None,
                     None,
                     b.rule,
-                    printable(b.reason),
-                    printable(b.record),
-                ),
-            )
-            new += 1
-    return new
+                    b.reason,
+                    b.record,
+                )
+                for b in bad
+                if b.batch_id not in seen
+            ),
+        )

@@ -16,7 +16,7 @@ import hashlib
 import re
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -430,28 +430,25 @@ class BatchLoader:
         result.rejects_by_rule = {exc.rule: len(rejects)} if rejects else {}
 
     def _write_rejects(self, manifest: Manifest, rejects: list[_Reject]) -> None:
-        if not rejects:
-            return
-        target = sql.SQL("copy {} ({}) from stdin").format(
-            sql.Identifier(SCHEMA, REJECTS_TABLE),
-            sql.SQL(", ").join(map(sql.Identifier, REJECT_COLUMNS)),
-        )
-        with self.conn.cursor().copy(target) as copy:
-            for r in rejects:
-                copy.write_row(
-                    (
-                        manifest.batch_id,
-                        manifest.source,
-                        manifest.entity,
-                        manifest.file,
-                        r.line,
-                        r.column,
-                        printable(r.value),
-                        r.rule,
-                        printable(r.reason),
-                        printable(r.record),
-                    )
+        m = manifest
+        copy_rejects(
+            self.conn,
+            (
+                (
+                    m.batch_id,
+                    m.source,
+                    m.entity,
+                    m.file,
+                    r.line,
+                    r.column,
+                    r.value,
+                    r.rule,
+                    r.reason,
+                    r.record,
                 )
+                for r in rejects
+            ),
+        )
 
     def _record_load(self, manifest: Manifest, result: LoadResult) -> None:
         self.conn.execute(
@@ -484,6 +481,34 @@ class BatchLoader:
                 result.missing_columns,
             ),
         )
+
+
+def copy_rejects(conn: Connection, rows: Iterable[tuple]) -> int:
+    """COPY rows of `REJECT_COLUMNS` into `raw._rejects`: the one writer of rejects, for landed
+    batches and Kafka events alike. Returns how many were written."""
+    target = sql.SQL("copy {} ({}) from stdin").format(
+        sql.Identifier(SCHEMA, REJECTS_TABLE),
+        sql.SQL(", ").join(map(sql.Identifier, REJECT_COLUMNS)),
+    )
+    written = 0
+    with conn.cursor().copy(target) as copy:
+        for batch, source, entity, file, line, column, value, rule, reason, record in rows:
+            copy.write_row(
+                (
+                    batch,
+                    source,
+                    entity,
+                    file,
+                    line,
+                    column,
+                    printable(value),
+                    rule,
+                    printable(reason),
+                    printable(record),
+                )
+            )
+            written += 1
+    return written
 
 
 def printable(text: str | None) -> str | None:

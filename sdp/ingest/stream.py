@@ -26,8 +26,8 @@ from psycopg import Connection, sql
 
 from sdp.contracts import Entity, load_contract
 from sdp.events import iter_ranges
-from sdp.ingest.loader import REJECT_COLUMNS, printable
-from sdp.ingest.schema import LOADS_TABLE, REJECTS_TABLE, SCHEMA
+from sdp.ingest.loader import copy_rejects
+from sdp.ingest.schema import LOADS_TABLE, SCHEMA
 from sdp.ingest.validate import column_check
 
 CDR_TOPIC = "cdr-events"
@@ -367,27 +367,24 @@ def _finish_partition(conn: Connection, entity: Entity, part: PartitionLoad) -> 
     """The partition's rejects and its batch row in `raw._loads`."""
     if not part.events:
         return
-    if part.rejects:
-        target = sql.SQL("copy {} ({}) from stdin").format(
-            sql.Identifier(SCHEMA, REJECTS_TABLE),
-            sql.SQL(", ").join(map(sql.Identifier, REJECT_COLUMNS)),
-        )
-        with conn.cursor().copy(target) as copy:
-            for r in part.rejects:
-                copy.write_row(
-                    (
-                        part.batch_id,
-                        entity.source,
-                        entity.name,
-                        part.file,
-                        r.offset,
-                        r.column,
-                        printable(r.value),
-                        r.rule,
-                        printable(r.reason),
-                        printable(r.record),
-                    )
-                )
+    copy_rejects(
+        conn,
+        (
+            (
+                part.batch_id,
+                entity.source,
+                entity.name,
+                part.file,
+                r.offset,
+                r.column,
+                r.value,
+                r.rule,
+                r.reason,
+                r.record,
+            )
+            for r in part.rejects
+        ),
+    )
     landed = (
         datetime.fromtimestamp(part.landed_ms / 1000, UTC) if part.landed_ms else datetime.now(UTC)
     )
