@@ -20,10 +20,8 @@ from sdp.db import connect, scratch_database
 from sdp.dbt_cli import run_dbt
 from sdp.generator import generate
 from sdp.ingest.partition import load_partition
-from sdp.ingest.schema import ensure_raw_schema
 from sdp.runtime.services import warehouse_url
 from sdp.settings import load_settings
-from sdp.zingg.pipeline import ensure_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTED = (
@@ -46,7 +44,6 @@ def land_and_load(url: str, landing: Path, customers: int) -> int:
     contract = load_contract()
     days = sorted({p.name[3:] for p in landing.glob("*/*/dt=*")})
     with connect(url) as conn:
-        ensure_raw_schema(conn, contract)
         for entity in contract.entities:
             for day in days:
                 load_partition(conn, landing, entity, day)
@@ -59,8 +56,6 @@ def dbt_build(url: str, target: Path) -> tuple[float, dict]:
     t0 = time.perf_counter()
     # Zingg is benchmarked on its own (zingg_match.py): here its output tables stay empty, so
     # every CRM customer is its own golden customer
-    with connect(url) as conn:
-        ensure_schema(conn)
     run = run_dbt(url, "build", "--quiet", target=target)
     if run.returncode:
         raise SystemExit(f"dbt build failed:\n{run.stdout[-3000:]}")

@@ -19,7 +19,6 @@ import psycopg
 from sdp.contracts import load_contract
 from sdp.db import connect, scratch_database
 from sdp.ingest.loader import BatchLoader
-from sdp.ingest.schema import ensure_raw_schema
 from sdp.landing import BatchWriter, Manifest
 from sdp.runtime.services import warehouse_url
 from sdp.settings import load_settings
@@ -97,7 +96,6 @@ def main() -> None:
         tempfile.TemporaryDirectory() as tmp,
         connect(url) as conn,
     ):
-        ensure_raw_schema(conn, load_contract())
         t0 = time.perf_counter()
         manifest = write_cdrs(Path(tmp), args.rows)
         print(

@@ -22,16 +22,13 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
-from sdp.contracts import load_contract
 from sdp.db import connect, scratch_database
 from sdp.events import envelope, partition_offsets, range_reader, send
 from sdp.ingest.landing_events import publish_landed
-from sdp.ingest.schema import ensure_raw_schema
 from sdp.ingest.stream import (
     CDR_EVENT_TYPE,
     CDR_TOPIC,
     OFFSETS_TABLE,
-    ensure_offsets_table,
     load_cdr_ranges,
 )
 from sdp.landing import land_file
@@ -115,7 +112,6 @@ def bare_consume(servers: str, topic: str, end: dict[int, int]) -> float:
 
 def stream_load(server_url: str, servers: str, topic: str, end: dict[int, int]) -> float:
     with scratch_database(server_url, "bench") as url, connect(url) as conn:
-        ensure_raw_schema(conn, load_contract())
         started = time.perf_counter()
         load = load_cdr_ranges(conn, servers, {p: (0, e) for p, e in end.items()}, topic=topic)
         seconds = time.perf_counter() - started
@@ -171,8 +167,6 @@ def latency(samples: int, gap: float) -> None:
             "telemetry: {enabled: false}\n"
         )
         with connect(url) as conn:  # the stream is consumed up to now: no CDR runs queue up
-            ensure_raw_schema(conn, load_contract())
-            ensure_offsets_table(conn)
             for p, offset in partition_offsets(servers, CDR_TOPIC)[1].items():
                 conn.execute(
                     f"insert into raw.{OFFSETS_TABLE} (topic, partition, next_offset, advanced)"

@@ -26,7 +26,6 @@ from sdp.db import connect, scratch_database
 from sdp.dbt_cli import run_dbt
 from sdp.generator import generate
 from sdp.ingest.partition import load_partition
-from sdp.ingest.schema import ensure_raw_schema
 from sdp.runtime.services import warehouse_url
 from sdp.scoring.matching import pair_metrics, score_matching
 from sdp.settings import load_settings
@@ -40,7 +39,6 @@ def build(url: str, landing: Path, customers: int) -> dict:
     generate(ROOT / "scenarios" / "default.yaml", landing, customers=customers, days=1)
     contract = load_contract()
     with connect(url) as conn:
-        ensure_raw_schema(conn, contract)
         for entity in (contract.entity("crm", "customers"), contract.entity("billing", "accounts")):
             for day in sorted({p.name[3:] for p in landing.glob("crm/customers/dt=*")}):
                 load_partition(conn, landing, entity, day)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 from dagster import DailyPartitionsDefinition
+
+from sdp.partitions import END_OFFSET_DAYS
+from sdp.settings import load_settings
 
 # Operators back-load history: the first day is configurable, today is always included.
 daily_partitions = DailyPartitionsDefinition(
-    start_date=os.environ.get("SDP_PARTITIONS_START", "2025-01-01"), end_offset=1
+    start_date=load_settings().partitions_start.isoformat(), end_offset=END_OFFSET_DAYS
 )

@@ -13,10 +13,9 @@ import psycopg
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from sdp.contracts import load_contract
 from sdp.db import connect
 from sdp.events import EventBusError
-from sdp.ingest.schema import ensure_raw_schema
+from sdp.migrations import require_current
 from sdp.outbox import TABLE as OUTBOX_TABLE
 from sdp.outbox import flush, record
 from sdp.runtime.services import kafka_bootstrap_servers, warehouse_url
@@ -34,12 +33,14 @@ class WarehouseResource(ConfigurableResource):
         return self.url or warehouse_url(load_settings())
 
     def connect(self) -> psycopg.Connection:
-        return connect(self.resolved_url())
-
-    def connect_raw(self) -> psycopg.Connection:
-        """A connection with schema `raw` in place for the current contract."""
-        conn = self.connect()
-        ensure_raw_schema(conn, load_contract())
+        """A connection to a warehouse whose schema is the code's (else the error says to run
+        `sdp migrate`): steps write rows, migrations own the tables."""
+        conn = connect(self.resolved_url())
+        try:
+            require_current(conn)
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
 

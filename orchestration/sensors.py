@@ -1,7 +1,6 @@
 """Sensors that start runs when data lands: on Kafka (landing and CDR events) or in a folder."""
 
 import json
-from datetime import date, timedelta
 
 from dagster import (
     AssetSelection,
@@ -16,7 +15,6 @@ from dagster import (
 
 from orchestration.assets.raw import RawLoadConfig, raw_asset_key
 from orchestration.assets.streaming import CDR_STREAM_KEY, CdrStreamConfig
-from orchestration.partitions import daily_partitions
 from orchestration.resources import EventBusResource, LandingResource, WarehouseResource
 from sdp.contracts import load_contract
 from sdp.events import EventBusError, partition_offsets
@@ -25,6 +23,8 @@ from sdp.ingest.schema import LOADS_TABLE, SCHEMA
 from sdp.ingest.stream import CDR_TOPIC, committed_offsets
 from sdp.landing import Manifest, ManifestError, iter_manifests, read_manifest
 from sdp.outbox import flush, pending
+from sdp.partitions import parse_partition_day
+from sdp.settings import load_settings
 
 # a micro-batch holds at most this many events per partition; a backlog becomes several runs
 MAX_EVENTS_PER_RUN = 100_000
@@ -54,13 +54,10 @@ def _batch_run(
         return None
     if loaded.get(manifest.batch_id) == manifest.sha256:
         return None
-    day = date.fromisoformat(manifest.partition_date)
-    first_day = daily_partitions.start.date()
-    if not first_day <= day <= date.today() + timedelta(days=1):
-        context.log.warning(
-            f"{manifest.batch_id}: partition {day} is outside the daily partitions "
-            f"({first_day} onwards; set SDP_PARTITIONS_START)"
-        )
+    try:
+        parse_partition_day(manifest.partition_date, load_settings())
+    except ValueError as exc:
+        context.log.warning(f"{manifest.batch_id}: {exc}")
         return None
     key = raw_asset_key(entity)
     run_key = manifest.batch_id
@@ -100,7 +97,7 @@ def landing_events_sensor(
     except EventBusError as exc:
         return SkipReason(f"landing-events unreadable: {exc}")
     if poll.bad:
-        with warehouse.connect_raw() as conn:
+        with warehouse.connect() as conn:
             record_bad_events(conn, poll.bad)
         for bad in poll.bad:
             context.log.warning(f"landing-events[{bad.partition}]@{bad.offset}: {bad.reason}")
@@ -156,7 +153,7 @@ def cdr_events_sensor(
     if context.cursor:
         known = {int(p): o for p, o in json.loads(context.cursor).items()}
     else:
-        with warehouse.connect_raw() as conn:
+        with warehouse.connect() as conn:
             known = committed_offsets(conn)
     start = {p: max(known.get(p, first[p]), first[p]) for p in end}
     requests = []

@@ -6,19 +6,24 @@ and an operator's scripts do.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import click
+import psycopg
 
 from sdp.settings import VARIABLES, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFINITIONS_MODULE = "orchestration.definitions"
 
 
 def _settings():
@@ -31,15 +36,63 @@ def _settings():
 def _print_status(state: dict) -> None:
     for name, info in state.items():
         healthy = info.get("healthy")
-        mark = {True: "ok", False: "DOWN", None: "-"}[healthy]
-        where = info.get("url") or info.get("address") or info.get("path") or info.get("java_home")
+        mark = info.get("mark") or {True: "ok", False: "DOWN", None: "-"}[healthy]
+        where = (
+            info.get("url")
+            or info.get("address")
+            or info.get("path")
+            or info.get("java_home")
+            or info.get("revision")
+        )
         click.echo(f"{name:<10} {mark:<5} {where}")
         for key in ("data_dir", "log", "dagster_home", "version", "error"):
             if info.get(key):
                 click.echo(f"{'':<16}{key}: {info[key]}")
 
 
-@click.group()
+def _unreachable_warehouse(exc: psycopg.OperationalError) -> str:
+    """Which configured address failed, and how to fix it, never the password."""
+    settings = load_settings()
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreachable"
+    if settings.warehouse_url:
+        from psycopg.conninfo import conninfo_to_dict
+
+        parts = conninfo_to_dict(settings.warehouse_url)
+        where = f"{parts.get('host') or 'localhost'}:{parts.get('port') or 5432}"
+        return f"cannot reach the warehouse at {where} (SDP_WAREHOUSE_URL): {reason}"
+    return (
+        f"cannot reach the embedded PostgreSQL on 127.0.0.1:{settings.pg_port} (SDP_PG_PORT); "
+        f"is it started (`sdp up`)? {reason}"
+    )
+
+
+class _Platform(click.Group):
+    """Every failure is one line that says what and why; a traceback goes to the log only."""
+
+    def invoke(self, ctx: click.Context):
+        from sdp.events import EventBusError
+        from sdp.migrations import MigrationError
+
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except psycopg.OperationalError as exc:
+            raise click.ClickException(_unreachable_warehouse(exc)) from exc
+        except (EventBusError, MigrationError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        except Exception as exc:
+            try:
+                log = load_settings().logs_dir / "sdp-cli.log"
+            except ValueError:
+                log = Path(".sdp") / "logs" / "sdp-cli.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(f"$ sdp {' '.join(sys.argv[1:])}\n{traceback.format_exc()}\n")
+            raise click.ClickException(f"{type(exc).__name__}: {exc} (traceback in {log})") from exc
+
+
+@click.group(cls=_Platform)
 def main() -> None:
     """SaaS Data Platform for telecom operators."""
 
@@ -48,15 +101,37 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the status as JSON")
 def up(as_json: bool) -> None:
     """Start the embedded services (nothing embedded when SDP_WAREHOUSE_URL is set)."""
+    from sdp.migrations import MigrationError
     from sdp.runtime.kafka import KafkaError
     from sdp.runtime.postgres import PostgresError
     from sdp.runtime.services import up as start
 
     try:
-        state = start(_settings())
-    except (PostgresError, KafkaError) as exc:
+        state = start(_settings(), log=lambda line: click.echo(line, err=True))
+    except (PostgresError, KafkaError, MigrationError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(state, indent=2)) if as_json else _print_status(state)
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the warehouse schema to the code's newest revision (Alembic; safe to repeat)."""
+    from sdp.migrations import describe
+
+    state = _migrate()
+    click.echo(f"warehouse schema at revision {describe(state.current or '')}")
+
+
+def _migrate():
+    """Apply the migrations the warehouse lacks; every entry point that serves or runs the
+    code location calls it first, so a run never finds tables missing."""
+    from sdp.migrations import MigrationError, upgrade
+    from sdp.runtime.services import warehouse_url
+
+    try:
+        return upgrade(warehouse_url(_settings()), lambda line: click.echo(line, err=True))
+    except MigrationError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command()
@@ -330,13 +405,16 @@ def load(source, entity, day, force) -> None:
     from sdp.contracts import load_contract
     from sdp.db import connect
     from sdp.ingest.partition import load_partition
-    from sdp.ingest.schema import ensure_raw_schema
+    from sdp.migrations import MigrationError, require_current
 
     settings = _settings()
     contract = load_contract()
     failed = []
     with connect(settings=settings) as conn:
-        ensure_raw_schema(conn, contract)
+        try:
+            require_current(conn)
+        except MigrationError as exc:
+            raise click.ClickException(str(exc)) from exc
         for ent in contract.entities:
             if (source and ent.source != source) or (entity and ent.name != entity):
                 continue
@@ -446,21 +524,35 @@ def analyze(as_json: bool, top: int) -> None:
         )
 
 
+def _day(text: str, option: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not a day: give YYYY-MM-DD", param_hint=option
+        ) from None
+
+
 @rca.command()
 @click.option("--date", "day", required=True, help="the day (YYYY-MM-DD)")
 def report(day: str) -> None:
     """Write the day's HTML report under $SDP_HOME/reports from `rca.findings`."""
-    from datetime import date
-
-    from sdp.analysis.report import write_daily_report
+    from sdp.analysis.report import data_window, write_daily_report
     from sdp.db import connect
 
+    wanted = _day(day, "--date")
     settings = _settings()
     with connect(settings=settings) as conn:
-        try:
-            written = write_daily_report(conn, date.fromisoformat(day), settings.reports_dir)
-        except LookupError as exc:
-            raise click.ClickException(str(exc)) from exc
+        window = data_window(conn)
+        if window is None:
+            raise click.ClickException("the warehouse holds no traffic yet: sdp materialize first")
+        if not window[0] <= wanted <= window[1]:
+            raise click.ClickException(
+                f"no data for {wanted}: the warehouse holds {window[0]} to {window[1]}"
+            )
+        written = write_daily_report(conn, wanted, settings.reports_dir)
     click.echo(f"{written.path} ({written.findings} findings)")
 
 
@@ -493,9 +585,17 @@ def forecast(test_days: int, top: int) -> None:
 
 
 def _dagster(args: list[str], quiet: bool) -> int:
-    from sdp.runtime.services import service_env
+    from sdp.runtime.postgres import check_server
+    from sdp.runtime.services import dagster_storage_url, service_env
 
     settings = _settings()
+    storage = check_server(dagster_storage_url(settings))
+    if not storage["healthy"]:
+        # the dagster CLI would retry for many seconds before saying the same
+        variable = "SDP_DAGSTER_STORAGE_URL" if settings.dagster_storage_url else "the warehouse"
+        raise click.ClickException(
+            f"Dagster's storage ({variable}) is not reachable: {storage['error'].splitlines()[0]}"
+        )
     env = {**os.environ, **service_env(settings)}
     exe = Path(sys.executable).with_name("dagster")
     log_path = settings.logs_dir / "dagster-cli.log"
@@ -506,9 +606,49 @@ def _dagster(args: list[str], quiet: bool) -> int:
     with open(log_path, "w") as log:
         code = subprocess.call(command, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=log)
     if code:
-        click.echo(log_path.read_text()[-8000:], err=True)
+        text = log_path.read_text(errors="replace")
+        unknown = re.search(r"AssetKey\(s\) (\[.*?\]) were selected, but no AssetsDefinition", text)
+        if unknown:
+            raise click.ClickException(_unknown_assets(unknown.group(1), env))
+        for line in _failure_lines(text):
+            click.echo(line, err=True)
         click.echo(f"dagster {' '.join(args)} failed (exit {code}); log: {log_path}", err=True)
     return code
+
+
+def _failure_lines(log: str) -> list[str]:
+    """What a person needs from a failed dagster CLI run: the failures, not the tracebacks."""
+    wanted = re.compile(r" - (STEP_FAILURE|RUN_FAILURE|ASSET_CHECK_EVALUATION) - |Error: |Failure")
+    lines = [
+        line.strip()
+        for line in log.splitlines()
+        if wanted.search(line)
+        and not line.startswith(" ")
+        and "passed: True" not in line
+        and not line.startswith("Traceback")
+    ]
+    return lines[-20:] or [log.strip().splitlines()[-1] if log.strip() else "no output"]
+
+
+def _unknown_assets(selected: str, env: dict[str, str]) -> str:
+    """Name the keys that match nothing and the asset keys closest to each."""
+    listed = subprocess.run(
+        [str(Path(sys.executable).with_name("dagster")), "asset", "list", "-m", DEFINITIONS_MODULE],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    keys = [k for k in listed.stdout.split() if "/" in k or k.isidentifier()]
+    parts = []
+    for key in re.findall(r"'([^']*)'", selected):
+        close = difflib.get_close_matches(key, keys, n=5, cutoff=0.5)
+        close += [k for k in keys if key in k and k not in close][: 5 - len(close)]
+        parts.append(f"{key!r} (closest: {', '.join(close) if close else 'none'})")
+    return (
+        f"no asset is called {'; '.join(parts)}; `dagster asset list -m {DEFINITIONS_MODULE}` "
+        "lists them all"
+    )
 
 
 @main.command()
@@ -517,15 +657,22 @@ def _dagster(args: list[str], quiet: bool) -> int:
 @click.option("--verbose", is_flag=True, help="stream Dagster's logs")
 def materialize(select, partition, verbose) -> None:
     """Materialize assets for the landed days through the dagster CLI (storage in Postgres)."""
+    from sdp.partitions import parse_partition_day
+
     settings = _settings()
-    args = ["asset", "materialize", "-m", "orchestration.definitions", "--select", select]
+    args = ["asset", "materialize", "-m", DEFINITIONS_MODULE, "--select", select]
     if partition:
+        try:
+            parse_partition_day(partition, settings)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--partition") from exc
         args += ["--partition", partition]
     else:
         days = _landed_days(settings.landing)
         if not days:
             raise click.ClickException(f"nothing landed under {settings.landing}: sdp generate")
         args += ["--partition-range", f"{days[0]}...{days[-1]}"]
+    _migrate()
     click.echo(f"materializing {select} for {args[-1]} ...")
     sys.exit(_dagster(args, quiet=not verbose))
 
@@ -540,6 +687,7 @@ def validate() -> None:
 def ui() -> None:
     """Open the Dagster UI (webserver + daemon) on the workspace."""
     settings = _settings()
+    _migrate()
     click.echo(f"Dagster UI on http://127.0.0.1:{settings.dagster_port} (Ctrl-C stops it)")
     sys.exit(
         _dagster(

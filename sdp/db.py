@@ -13,6 +13,8 @@ from sdp.settings import Settings, load_settings
 
 # Offset-less timestamps are UTC by contract, whatever the server's own default zone is.
 SESSION_OPTIONS = "-c TimeZone=UTC -c DateStyle=ISO,YMD"
+# a warehouse that does not answer is named within seconds, not after the OS gives up
+CONNECT_TIMEOUT_S = 10
 
 
 def relation_exists(conn: psycopg.Connection, relation: str) -> bool:
@@ -35,18 +37,23 @@ def replace_rows(
 def connect(url: str | None = None, settings: Settings | None = None) -> psycopg.Connection:
     """Autocommit, so that every unit of work opens its own explicit transaction."""
     target = url or warehouse_url(settings or load_settings())
-    return psycopg.connect(target, autocommit=True, options=SESSION_OPTIONS)
+    return psycopg.connect(
+        target, autocommit=True, options=SESSION_OPTIONS, connect_timeout=CONNECT_TIMEOUT_S
+    )
 
 
 @contextmanager
 def scratch_database(server_url: str, prefix: str = "t") -> Iterator[str]:
-    """A database of its own on the server, dropped afterwards: tests and benchmarks never see
-    each other's tables. Yields its URL."""
+    """A database of its own on the server, migrated to the current schema and dropped
+    afterwards: tests and benchmarks never see each other's tables. Yields its URL."""
+    from sdp.migrations import upgrade  # migrations read the session options defined here
+
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f'create database "{name}"')
     base, _ = server_url.rsplit("/", 1)
     try:
+        upgrade(f"{base}/{name}")
         yield f"{base}/{name}"
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:

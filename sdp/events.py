@@ -135,10 +135,18 @@ def send(servers: str, topic: str, records: Iterable[tuple[bytes | None, bytes |
 def read_topic(servers: str, topic: str, timeout: float = 10.0) -> list[dict]:
     """Every event on `topic` from the beginning, by explicit partition assignment (no group)."""
     from kafka import KafkaConsumer, TopicPartition
+    from kafka.errors import KafkaError
 
-    consumer = KafkaConsumer(bootstrap_servers=servers, group_id=None, enable_auto_commit=False)
     try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        consumer = KafkaConsumer(bootstrap_servers=servers, group_id=None, enable_auto_commit=False)
+    except KafkaError as exc:
+        raise EventBusError(f"Kafka at {servers} is not reachable: {exc!r}") from exc
+    try:
+        ids = consumer.partitions_for_topic(topic)
+        if not ids:
+            known = ", ".join(sorted(consumer.topics())) or "none"
+            raise EventBusError(f"topic {topic!r} does not exist on {servers}; its topics: {known}")
+        partitions = [TopicPartition(topic, p) for p in sorted(ids)]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
         end = consumer.end_offsets(partitions)

@@ -21,21 +21,6 @@ from sdp.events import TOPICS, publish
 SCHEMA = "ops"
 TABLE = f"{SCHEMA}.event_outbox"
 
-DDL = f"""
-create schema if not exists {SCHEMA};
-create table if not exists {TABLE} (
-    seq bigint generated always as identity primary key,
-    event_id text not null unique,
-    topic text not null,
-    event jsonb not null,
-    recorded_at timestamptz not null default now(),
-    published_at timestamptz
-);
-create index if not exists event_outbox_pending on {TABLE} (seq) where published_at is null;
-comment on table {TABLE} is
-    'every event a stage published or will publish, with its topic and when it was sent';
-"""
-
 
 @dataclass(frozen=True)
 class FlushResult:
@@ -43,17 +28,10 @@ class FlushResult:
     pending: int
 
 
-def ensure_outbox(conn: Connection) -> None:
-    with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(hashtextextended('sdp.ops.ddl', 0))")
-        conn.execute(DDL)
-
-
 def record(conn: Connection, topic: str, events: Iterable[dict]) -> int:
     """Keep events for `topic`; an id already recorded is ignored. Returns how many were new."""
     if topic not in TOPICS:
         raise ValueError(f"{topic!r} is not one of the platform's topics ({', '.join(TOPICS)})")
-    ensure_outbox(conn)
     new = 0
     with conn.transaction():
         for event in events:
@@ -71,7 +49,6 @@ def flush(conn: Connection, servers: str, batch: int = 5_000) -> FlushResult:
 
     Rows are locked while they are sent, so two flushes at once never send the same row twice.
     """
-    ensure_outbox(conn)
     sent = 0
     while True:
         with conn.transaction():
@@ -93,5 +70,4 @@ def flush(conn: Connection, servers: str, batch: int = 5_000) -> FlushResult:
 
 
 def pending(conn: Connection) -> int:
-    ensure_outbox(conn)
     return conn.execute(f"select count(*) from {TABLE} where published_at is null").fetchone()[0]

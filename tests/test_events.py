@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sdp.cli import main
 from sdp.events import TOPICS, EventBusError, envelope, publish, read_topic
 from sdp.quality.outbox import TOPIC, publish_quality_events
-from sdp.quality.store import ensure_quality_schema, record_event
+from sdp.quality.store import record_event
 from sdp.runtime.kafka import EmbeddedKafka, KafkaError, resolve_jars
 from sdp.runtime.services import kafka_bootstrap_servers
 from sdp.settings import load_settings
@@ -67,7 +67,6 @@ def test_a_line_that_is_not_json_is_refused_with_its_number(servers):
 
 
 def test_quality_events_reach_their_topic_exactly_once(conn, servers):
-    ensure_quality_schema(conn)
     ids = [record_event(conn, "anomaly", "crm.customers", None, {"n": n}) for n in range(3)]
     assert publish_quality_events(conn, servers) == 3
     assert publish_quality_events(conn, servers) == 0  # already published
@@ -78,7 +77,6 @@ def test_quality_events_reach_their_topic_exactly_once(conn, servers):
 
 
 def test_a_broker_that_is_down_leaves_quality_events_waiting(conn):
-    ensure_quality_schema(conn)
     record_event(conn, "check_fail", "raw.cdr_records", None, {"check": "x"})
     with pytest.raises(EventBusError, match=r"127\.0\.0\.1:1"):
         publish_quality_events(conn, "127.0.0.1:1")

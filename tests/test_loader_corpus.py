@@ -9,9 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from sdp.contracts import load_contract
 from sdp.ingest.loader import BatchLoader
-from sdp.ingest.schema import ensure_raw_schema
 from sdp.landing import ManifestError, land_file, read_manifest, write_manifest
 
 DAY = date(2026, 10, 27)
@@ -71,7 +69,6 @@ def rejects(conn: psycopg.Connection, batch_id: str) -> list[tuple]:
 
 @pytest.fixture
 def loader(conn: psycopg.Connection) -> BatchLoader:
-    ensure_raw_schema(conn, load_contract())
     return BatchLoader(conn)
 
 

@@ -8,9 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from sdp.contracts import load_contract
 from sdp.ingest.loader import BatchLoader
-from sdp.ingest.schema import ensure_raw_schema
 from sdp.landing import land_file
 
 HEADER = "customer_id,first_name,last_name,segment,created_at,updated_at,email,phone"
@@ -34,7 +32,6 @@ def snapshot(conn: psycopg.Connection) -> list[tuple]:
 
 @pytest.fixture
 def loader(conn: psycopg.Connection) -> BatchLoader:
-    ensure_raw_schema(conn, load_contract())
     return BatchLoader(conn)
 
 

@@ -105,7 +105,7 @@ def build_raw_asset(entity: Entity) -> AssetsDefinition:
     ) -> MaterializeResult:
         days = context.partition_keys
         loads: list[PartitionLoad] = []
-        with warehouse.connect_raw() as conn:
+        with warehouse.connect() as conn:
             for day in days:
                 loads.append(
                     load_partition(

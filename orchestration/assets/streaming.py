@@ -63,7 +63,7 @@ def cdr_events(
     events: EventBusResource,
 ) -> MaterializeResult:
     servers = events.servers()
-    with warehouse.connect_raw() as conn:
+    with warehouse.connect() as conn:
         ranges = {int(p): (r[0], r[1]) for p, r in config.ranges.items()}
         if not ranges:
             try:

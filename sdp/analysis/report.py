@@ -131,9 +131,17 @@ vertical-align:top;font-size:13px}}table{{border-collapse:collapse}}</style></he
     return page, "\n".join(lines)
 
 
+def data_window(conn: Connection) -> tuple[date, date] | None:
+    """The first and last day the warehouse holds traffic for (None: nothing built yet)."""
+    if not relation_exists(conn, "marts.reporting_window"):
+        return None
+    row = conn.execute(
+        "select min(window_start), max(window_end) from marts.reporting_window"
+    ).fetchone()
+    return (row[0], row[1]) if row and row[0] else None
+
+
 def write_daily_report(conn: Connection, day: date, reports: Path) -> DailyReport:
-    if not relation_exists(conn, "rca.findings"):
-        raise LookupError("rca.findings does not exist yet: materialize rca/findings first")
     findings = _findings_of(conn, day)
     page, summary = render(day, findings, _leakage(conn, day))
     reports.mkdir(parents=True, exist_ok=True)

@@ -27,12 +27,11 @@ from psycopg import Connection, sql
 from sdp.contracts import Entity, load_contract
 from sdp.events import iter_ranges
 from sdp.ingest.loader import copy_rejects
-from sdp.ingest.schema import LOADS_TABLE, SCHEMA
+from sdp.ingest.schema import LOADS_TABLE, OFFSETS_TABLE, SCHEMA
 from sdp.ingest.validate import column_check
 
 CDR_TOPIC = "cdr-events"
 CDR_EVENT_TYPE = "cdr.record"
-OFFSETS_TABLE = "_stream_offsets"
 ENVELOPE_TYPES: dict[str, type | tuple[type, ...]] = {
     "event_id": str,
     "event_type": str,
@@ -41,19 +40,6 @@ ENVELOPE_TYPES: dict[str, type | tuple[type, ...]] = {
     "schema_version": int,
     "payload": dict,
 }
-
-OFFSETS_DDL = f"""
-create table if not exists {SCHEMA}.{OFFSETS_TABLE} (
-    topic text not null,
-    partition int not null,
-    next_offset bigint not null,
-    advanced boolean not null default false,
-    updated_at timestamptz not null default now(),
-    primary key (topic, partition)
-);
-comment on table {SCHEMA}.{OFFSETS_TABLE} is
-    'per topic partition, the next offset not yet in raw: moved in the transaction of the rows';
-"""
 
 
 @dataclass(frozen=True)
@@ -117,14 +103,7 @@ class StreamLoad:
         return dict(total)
 
 
-def ensure_offsets_table(conn: Connection) -> None:
-    with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(hashtextextended('sdp.raw.ddl', 0))")
-        conn.execute(OFFSETS_DDL)
-
-
 def committed_offsets(conn: Connection, topic: str = CDR_TOPIC) -> dict[int, int]:
-    ensure_offsets_table(conn)
     rows = conn.execute(
         f"select partition, next_offset from {SCHEMA}.{OFFSETS_TABLE} where topic = %s", (topic,)
     ).fetchall()
@@ -255,7 +234,6 @@ def load_cdr_ranges(
     """
     entity = load_contract().entity("cdr", "records")
     parser = CdrEventParser(entity)
-    ensure_offsets_table(conn)
     started = time.perf_counter()
     outcome = StreamLoad()
     _register_partitions(conn, topic, ranges)

@@ -10,7 +10,6 @@ from sdp.contracts import load_contract
 from sdp.quality.anomalies import Anomaly, detect
 from sdp.quality.metrics import collect_metrics
 from sdp.quality.store import (
-    ensure_quality_schema,
     load_metrics,
     record_event,
     replace_anomalies,
@@ -28,7 +27,6 @@ class AnomalyRun:
 def refresh_anomalies(conn: Connection) -> AnomalyRun:
     """Recompute today's view of every metric, keep the history, flag what stands out, and
     record a quality event for each anomaly not flagged before (re-runs add none)."""
-    ensure_quality_schema(conn)
     refreshed = save_metrics(conn, collect_metrics(conn, load_contract()))
     history = load_metrics(conn)
     anomalies = detect(history)

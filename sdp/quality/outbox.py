@@ -11,14 +11,13 @@ from __future__ import annotations
 from psycopg import Connection
 
 from sdp.events import envelope, publish
-from sdp.quality.store import SCHEMA, ensure_quality_schema
+from sdp.quality.store import SCHEMA
 
 TOPIC = "quality-events"
 
 
 def publish_quality_events(conn: Connection, servers: str, batch: int = 5_000) -> int:
     """Publish every unpublished quality event; returns how many were sent."""
-    ensure_quality_schema(conn)
     sent = 0
     while True:
         rows = conn.execute(

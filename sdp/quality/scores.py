@@ -17,7 +17,7 @@ from datetime import date
 from psycopg import Connection
 
 from sdp.db import replace_rows
-from sdp.quality.store import SCHEMA, ensure_quality_schema
+from sdp.quality.store import SCHEMA
 
 OVERALL = "(overall)"
 _SCORES = f"""
@@ -58,7 +58,6 @@ class QualityScore:
 
 def refresh_scores(conn: Connection) -> list[QualityScore]:
     """Recompute every dataset's and the overall score for every day in the history."""
-    ensure_quality_schema(conn)
     scores = [
         QualityScore(d, day, float(s), c, p, w, f)
         for d, day, s, c, p, w, f in conn.execute(_SCORES)

@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 from psycopg import Connection
 
-from sdp.quality.store import SCHEMA, ensure_quality_schema, record_event
+from sdp.quality.store import SCHEMA, record_event
 from sdp.runtime.services import warehouse_parts
 
 SODA_DIR = Path(__file__).resolve().parents[2] / "soda"
@@ -200,7 +200,6 @@ def record_outcomes(
     conn: Connection, outcomes: list[CheckOutcome], partition_end: date | None
 ) -> str:
     """Append a scan's outcomes to `quality.check_results`; returns the scan id."""
-    ensure_quality_schema(conn)
     scan_id = uuid.uuid4().hex
     with conn.transaction():
         conn.cursor().executemany(

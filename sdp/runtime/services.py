@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
+import psycopg
 import yaml
 from psycopg.conninfo import conninfo_to_dict
 
@@ -87,11 +89,15 @@ def service_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def up(settings: Settings) -> dict:
+def up(settings: Settings, log: Callable[[str], None] = lambda _: None) -> dict:
+    """Start what is embedded, then bring the warehouse schema to the code's revision."""
+    from sdp.migrations import upgrade
+
     settings.home.mkdir(parents=True, exist_ok=True)
     settings.landing.mkdir(parents=True, exist_ok=True)
     if settings.embedded_warehouse:
         EmbeddedPostgres(settings).start()
+    upgrade(warehouse_url(settings), log)
     if settings.embedded_kafka:
         EmbeddedKafka(settings).start()
         # the broker does not create topics on first use: the stages publish from the start
@@ -141,6 +147,27 @@ def _redact(url: str) -> str:
     return f"{scheme}://{user}:***@{host}"
 
 
+def _schema_status(settings: Settings) -> dict:
+    """The warehouse's schema revision against the code's newest migration."""
+    from sdp.db import connect
+    from sdp.migrations import describe, state
+
+    try:
+        with connect(settings=settings) as conn:
+            found = state(conn)
+    except psycopg.Error as exc:
+        return {"healthy": False, "error": str(exc).strip()}
+    info = {
+        "revision": describe(found.current) if found.current else "none (never migrated)",
+        "head": found.head,
+        "healthy": found.up_to_date,
+    }
+    if not found.up_to_date:
+        info["error"] = "behind the code: sdp migrate"
+        info["mark"] = "BEHIND"
+    return info
+
+
 def status(settings: Settings) -> dict:
     """One key per service: where it is, where its data is, whether it is healthy."""
     pg = EmbeddedPostgres(settings)
@@ -164,6 +191,7 @@ def status(settings: Settings) -> dict:
             "data_dir": None,
             **check_server(settings.warehouse_url or ""),
         }
+    schema = _schema_status(settings) if warehouse.get("healthy") else {"healthy": None}
     try:
         storage_url = dagster_storage_url(settings)
         storage = check_server(storage_url)
@@ -178,6 +206,7 @@ def status(settings: Settings) -> dict:
     }
     return {
         "warehouse": warehouse,
+        "schema": schema,
         "dagster": dagster,
         "kafka": _kafka_status(settings),
         "java": java_status(settings),

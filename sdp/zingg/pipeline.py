@@ -35,40 +35,6 @@ from sdp.zingg.reviews import review_samples
 from sdp.zingg.runner import PhaseRun, ZinggError, ZinggRunner
 
 SCHEMA = "reconciliation"
-DDL = f"""
-create schema if not exists {SCHEMA};
-create table if not exists {SCHEMA}.customer_matches (
-    customer_id text primary key,
-    z_cluster text not null,
-    z_min_score double precision,
-    z_max_score double precision,
-    model_fingerprint text not null,
-    matched_at timestamptz not null default now()
-);
--- Zingg's own cluster, before the acceptance floor (z_cluster is the accepted one)
-alter table {SCHEMA}.customer_matches add column if not exists zingg_cluster text;
-create table if not exists {SCHEMA}.customer_links (
-    customer_id text not null,
-    account_id text not null,
-    z_cluster text not null,
-    z_score double precision,
-    model_fingerprint text not null,
-    linked_at timestamptz not null default now(),
-    primary key (customer_id, account_id)
-);
-create table if not exists {SCHEMA}.match_reviews (
-    model text not null check (model in ('match', 'link')),
-    left_id text not null,
-    right_id text not null,
-    decision text not null check (decision in ('confirmed', 'rejected')),
-    reviewer text not null,
-    note text,
-    reviewed_at timestamptz not null default now(),
-    primary key (model, left_id, right_id)
-);
-comment on table {SCHEMA}.match_reviews is
-    'pairs a person confirmed or rejected: they override Zingg and join the next training';
-"""
 
 
 @dataclass(frozen=True)
@@ -95,12 +61,6 @@ class TrainedModel:
     @property
     def retrained(self) -> bool:
         return bool(self.phases)
-
-
-def ensure_schema(conn: Connection) -> None:
-    with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(hashtextextended('sdp.reconciliation.ddl', 0))")
-        conn.execute(DDL)
 
 
 def _read_output(directory: Path) -> list[dict[str, str]]:
@@ -162,7 +122,6 @@ class Reconciler:
     def _train_if_stale(self, model: ZinggModel, force: bool = False) -> tuple[TrainedModel, Path]:
         """Export and write the effective config; train when the config, the shipped samples
         or the reviewed pairs changed since the model on disk (or when forced)."""
-        ensure_schema(self.conn)
         inputs, records = self._export(model)
         reviews = review_samples(
             self.conn, model, self.work / "input" / f"{model.name}-reviews.csv"

@@ -1,0 +1,33 @@
+"""The daily partitions' window: from the configured first day to today (UTC), inclusive.
+
+Dagster's partitions definition, the landing sensor and the CLI all read it from here, so a day
+one of them accepts is a day every other one accepts too.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sdp.settings import Settings
+
+# today's partition exists: the day's feeds land while it runs, and the sensors load them
+END_OFFSET_DAYS = 1
+
+
+def partition_window(settings: Settings, today: date | None = None) -> tuple[date, date]:
+    return settings.partitions_start, today or datetime.now(UTC).date()
+
+
+def parse_partition_day(text: str, settings: Settings, today: date | None = None) -> date:
+    """A partition key as given on a command line; ValueError says the format or the range."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a day: give YYYY-MM-DD") from None
+    first, last = partition_window(settings, today)
+    if not first <= day <= last:
+        raise ValueError(
+            f"{day} is outside the daily partitions, {first} to {last} "
+            "(the first day is SDP_PARTITIONS_START)"
+        )
+    return day
