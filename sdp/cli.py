@@ -45,7 +45,7 @@ def _print_status(state: dict) -> None:
             or info.get("revision")
         )
         click.echo(f"{name:<10} {mark:<5} {where}")
-        for key in ("data_dir", "log", "dagster_home", "version", "error"):
+        for key in ("ui", "daemon", "data_dir", "log", "dagster_home", "version", "error"):
             if info.get(key):
                 click.echo(f"{'':<16}{key}: {info[key]}")
 
@@ -77,6 +77,10 @@ class _Platform(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            # the reader went away (`sdp status | head`): nothing left to say to it
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except psycopg.OperationalError as exc:
             raise click.ClickException(_unreachable_warehouse(exc)) from exc
         except (EventBusError, MigrationError) as exc:
@@ -114,10 +118,20 @@ def up(as_json: bool) -> None:
 
 
 @main.command()
-def migrate() -> None:
+@click.option(
+    "--new",
+    "message",
+    help="write the next revision with the DDL the contract now needs (to review and commit)",
+)
+def migrate(message: str | None) -> None:
     """Bring the warehouse schema to the code's newest revision (Alembic; safe to repeat)."""
-    from sdp.migrations import describe
+    from sdp.db import connect
+    from sdp.migrations import describe, new_revision
 
+    if message:
+        with connect(settings=_settings()) as conn:
+            click.echo(f"wrote {new_revision(conn, message)}: review it, then sdp migrate")
+        return
     state = _migrate()
     click.echo(f"warehouse schema at revision {describe(state.current or '')}")
 
@@ -155,12 +169,30 @@ def status(as_json: bool) -> None:
 
 
 @main.command()
-def env() -> None:
-    """Shell exports that point dagster, dbt and Spark at the services: eval "$(sdp env)"."""
-    from sdp.runtime.services import service_env
+@click.option("--get", "name", help="print one variable's value (how the exports read secrets)")
+def env(name: str | None) -> None:
+    """Shell exports that point dagster, dbt and Spark at the services: eval "$(sdp env)".
 
-    for key, value in service_env(_settings()).items():
-        click.echo(f"export {key}='{value}'")
+    What is printed holds no password: a value that carries one is read when the shell
+    evaluates the line, by `sdp env --get NAME`, so it never lands in a terminal or a log."""
+    import shlex
+
+    from sdp.runtime.services import secret_values, service_env
+
+    settings = _settings()
+    values = service_env(settings)
+    if name:
+        if name not in values:
+            raise click.ClickException(f"{name} is not one of: {', '.join(values)}")
+        click.echo(values[name])
+        return
+    secrets = secret_values(settings)
+    me = shlex.quote(str(Path(sys.executable).with_name("sdp")))
+    for key, value in values.items():
+        if any(secret in value for secret in secrets):
+            click.echo(f'export {key}="$({me} env --get {key})"')
+        else:
+            click.echo(f"export {key}={shlex.quote(value)}")
 
 
 @main.group()
@@ -300,8 +332,11 @@ def stream_cdrs(day: str, limit: int | None) -> None:
 @main.command()
 def config() -> None:
     """The configuration variables, their defaults and current values."""
+    from sdp.runtime.services import redact
+
     for name, default, meaning in VARIABLES:
-        click.echo(f"{name:<24} {os.environ.get(name, '(default) ' + default)}\n{'':<24} {meaning}")
+        value = redact(os.environ[name]) if os.environ.get(name) else f"(default) {default}"
+        click.echo(f"{name:<24} {value}\n{'':<24} {meaning}")
 
 
 @main.command()
@@ -584,7 +619,8 @@ def forecast(test_days: int, top: int) -> None:
         click.echo(f.describe())
 
 
-def _dagster(args: list[str], quiet: bool) -> int:
+def _dagster_env() -> dict[str, str]:
+    """The environment a dagster CLI process needs, once its storage is known to answer."""
     from sdp.runtime.postgres import check_server
     from sdp.runtime.services import dagster_storage_url, service_env
 
@@ -596,11 +632,15 @@ def _dagster(args: list[str], quiet: bool) -> int:
         raise click.ClickException(
             f"Dagster's storage ({variable}) is not reachable: {storage['error'].splitlines()[0]}"
         )
-    env = {**os.environ, **service_env(settings)}
-    exe = Path(sys.executable).with_name("dagster")
+    return {**os.environ, **service_env(settings)}
+
+
+def _dagster(args: list[str], quiet: bool) -> int:
+    settings = _settings()
+    env = _dagster_env()
     log_path = settings.logs_dir / "dagster-cli.log"
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
-    command = [str(exe), *args]
+    command = [str(Path(sys.executable).with_name("dagster")), *args]
     if not quiet:
         return subprocess.call(command, env=env, cwd=PROJECT_ROOT)
     with open(log_path, "w") as log:
@@ -686,15 +726,33 @@ def validate() -> None:
 @main.command()
 def ui() -> None:
     """Open the Dagster UI (webserver + daemon) on the workspace."""
+    import signal
+
     settings = _settings()
     _migrate()
+    env = _dagster_env()
+    command = [
+        str(Path(sys.executable).with_name("dagster")),
+        *("dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(settings.dagster_port)),
+    ]
     click.echo(f"Dagster UI on http://127.0.0.1:{settings.dagster_port} (Ctrl-C stops it)")
-    sys.exit(
-        _dagster(
-            ["dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(settings.dagster_port)],
-            quiet=False,
-        )
-    )
+    # its own session: a Ctrl-C reaches only this process, which asks `dagster dev` once to stop
+    # (a second interrupt would cut short its shutdown of the webserver and the daemon)
+    dev = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, start_new_session=True)
+    stopping: list[int] = []
+
+    def stop(signum: int, _frame) -> None:
+        if not stopping:
+            stopping.append(signum)
+            dev.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    code = dev.wait()
+    if stopping:
+        click.echo("Dagster UI and daemon stopped")
+        sys.exit(0)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

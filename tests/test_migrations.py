@@ -14,7 +14,14 @@ import pytest
 
 from orchestration.resources import WarehouseResource
 from sdp.db import connect
-from sdp.migrations import VERSIONS, MigrationError, current_revision, head_revision, upgrade
+from sdp.migrations import (
+    VERSIONS,
+    MigrationError,
+    current_revision,
+    head_revision,
+    new_revision,
+    upgrade,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PLATFORM_TABLES = {
@@ -138,3 +145,20 @@ def test_no_ddl_outside_the_migrations():
         if DDL.search(line)
     ]
     assert offenders == []
+
+
+def test_a_grown_contract_gets_its_revision_written_and_applied(empty_db, tmp_path):
+    upgrade(empty_db)
+    with connect(empty_db) as conn:
+        conn.execute("alter table raw.oss_alarms drop column description")
+        written = new_revision(conn, "Alarms carry a description", directory=tmp_path)
+    assert written.name == f"{int(head_revision()) + 1:04d}_alarms_carry_a_description.py"
+    assert 'add column "description" text' in written.read_text()
+    state = upgrade(empty_db, versions=(*VERSIONS, tmp_path))
+    assert state.current == written.name[:4] and state.up_to_date
+    with connect(empty_db) as conn:
+        assert conn.execute(
+            "select count(*) from information_schema.columns"
+            " where table_schema = 'raw' and table_name = 'oss_alarms'"
+            " and column_name = 'description'"
+        ).fetchone() == (1,)

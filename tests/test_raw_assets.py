@@ -105,3 +105,51 @@ def test_landing_sensor_skips_batches_already_loaded(landed, db_url):
         )
         evaluation = list(landing_folder_sensor(context))
     assert [type(e).__name__ for e in evaluation] == ["SkipReason"]
+
+
+def day_metadata(instance: DagsterInstance, key: AssetKey) -> dict[str, dict]:
+    """The newest materialization of each partition of `key`, as plain metadata values."""
+    newest: dict[str, dict] = {}
+    for record in instance.fetch_materializations(key, limit=100).records:  # newest first
+        meta = record.asset_materialization.metadata
+        newest.setdefault(record.partition_key, {k: v.value for k, v in meta.items()})
+    return newest
+
+
+def test_a_ranged_run_reports_each_days_own_figures_and_a_rerun_says_unchanged(landing, db_url):
+    days = ("2026-10-27", "2026-10-28")
+    for n, day in enumerate(days, 1):
+        rows = b"".join(
+            f"AL{day}-{i},MSC-01,minor,LINK_DOWN,{day}T07:55:00Z\n".encode() for i in range(n)
+        )
+        land_file(
+            landing,
+            "oss",
+            "alarms",
+            date.fromisoformat(day),
+            f"oss-alarms-{day}",
+            ALARMS.splitlines(keepends=True)[0] + rows,
+            n,
+        )
+    alarms = [a for a in raw_assets() if a.key == AssetKey(["raw", "oss_alarms"])]
+    key = AssetKey(["raw", "oss_alarms"])
+    tags = {
+        "dagster/asset_partition_range_start": days[0],
+        "dagster/asset_partition_range_end": days[-1],
+    }
+    with DagsterInstance.ephemeral() as instance:
+        for _ in range(2):
+            run = materialize(
+                alarms, resources=resources(db_url, landing), tags=tags, instance=instance
+            )
+            assert run.success
+            if _ == 0:
+                first = day_metadata(instance, key)
+        again = day_metadata(instance, key)
+    assert first["2026-10-27"]["rows_loaded"] == 1 and first["2026-10-28"]["rows_loaded"] == 2
+    assert first["2026-10-28"]["batches"] == 1 and first["2026-10-28"]["status"] == "loaded"
+    assert first["2026-10-27"]["bytes"] < first["2026-10-28"]["bytes"]
+    assert again["2026-10-28"]["status"] == "unchanged"
+    assert again["2026-10-28"]["rows_loaded"] == 2 and again["2026-10-28"]["batches"] == 1
+    assert again["2026-10-28"]["rows_loaded_this_run"] == 0
+    assert "(unchanged)" in again["2026-10-28"]["batch_outcomes"]

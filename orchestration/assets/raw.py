@@ -20,6 +20,7 @@ from sdp.contracts import Entity, load_contract
 from sdp.events import envelope
 from sdp.ingest.loader import LoadResult
 from sdp.ingest.partition import PartitionLoad, load_partition
+from sdp.ingest.summary import DayLedger, day_ledger
 
 
 class RawLoadConfig(Config):
@@ -36,17 +37,17 @@ def raw_asset_key(entity: Entity) -> AssetKey:
     return AssetKey(["raw", entity.qualified])
 
 
-def _batches_table(loads: list[PartitionLoad]) -> str:
+def _batches_table(ledger: DayLedger, this_run: set[str]) -> str:
     rows = [
-        "| day | batch | status | loaded | rejected | method | seconds |",
-        "|---|---|---|---:|---:|---|---:|",
+        "| batch | status | loaded | rejected | method | loaded at |",
+        "|---|---|---:|---:|---|---|",
     ]
-    for load in loads:
-        for b in load.batches:
-            rows.append(
-                f"| {b.partition_date} | {b.batch_id} | {b.status} | {b.rows_loaded:,} | "
-                f"{b.rows_rejected:,} | {b.method} | {b.seconds:.2f} |"
-            )
+    for b in ledger.batches:
+        status = b.status if b.batch_id in this_run else f"{b.status} (unchanged)"
+        rows.append(
+            f"| {b.batch_id} | {status} | {b.rows_loaded:,} | {b.rows_rejected:,} | {b.method} | "
+            f"{b.loaded_at:%Y-%m-%d %H:%M:%S} |"
+        )
     return "\n".join(rows)
 
 
@@ -54,6 +55,36 @@ def _rejects_table(totals: dict[str, int]) -> str:
     rows = ["| rule | rows |", "|---|---:|"]
     rows += [f"| {rule} | {n:,} |" for rule, n in sorted(totals.items(), key=lambda kv: -kv[1])]
     return "\n".join(rows)
+
+
+def _day_status(load: PartitionLoad, ledger: DayLedger) -> str:
+    if load.rejected_batches:
+        return "rejected"
+    if load.batches:
+        return "loaded"
+    return "unchanged" if ledger.batches else "nothing landed"
+
+
+def _day_metadata(load: PartitionLoad, ledger: DayLedger) -> dict[str, MetadataValue]:
+    """One day's figures: what the warehouse holds of it (a re-run that found every batch
+    already loaded says `unchanged` with those rows), and what this run did to it."""
+    return {
+        "status": MetadataValue.text(_day_status(load, ledger)),
+        "rows_loaded": MetadataValue.int(ledger.rows_loaded),
+        "rows_rejected": MetadataValue.int(ledger.rows_rejected),
+        "batches": MetadataValue.int(len(ledger.batches)),
+        "bytes": MetadataValue.int(ledger.bytes),
+        "rows_loaded_this_run": MetadataValue.int(load.rows_loaded),
+        "batches_this_run": MetadataValue.int(len(load.batches)),
+        "seconds": MetadataValue.float(float(round(load.seconds, 3))),
+        "rows_per_second": MetadataValue.float(
+            float(round(load.rows_in / load.seconds, 1)) if load.seconds else 0.0
+        ),
+        "batch_outcomes": MetadataValue.md(
+            _batches_table(ledger, {b.batch_id for b in load.batches})
+        ),
+        "rejects_by_rule": MetadataValue.md(_rejects_table(ledger.rejects_by_rule)),
+    }
 
 
 def _load_event(b: LoadResult, run_id: str) -> dict:
@@ -105,52 +136,41 @@ def build_raw_asset(entity: Entity) -> AssetsDefinition:
     ) -> MaterializeResult:
         days = context.partition_keys
         loads: list[PartitionLoad] = []
+        empty_days: list[str] = []
         with warehouse.connect() as conn:
             for day in days:
-                loads.append(
-                    load_partition(
-                        conn,
-                        landing.root(),
-                        entity,
-                        day,
-                        log=context.log.info,
-                        batch_ids=set(config.batch_ids) or None,
-                        force=config.force,
-                    )
+                load = load_partition(
+                    conn,
+                    landing.root(),
+                    entity,
+                    day,
+                    log=context.log.info,
+                    batch_ids=set(config.batch_ids) or None,
+                    force=config.force,
                 )
+                loads.append(load)
+                ledger = day_ledger(conn, entity.source, entity.name, day)
+                if not ledger.batches:
+                    empty_days.append(day)
+                # partition-scoped: each day of a ranged run shows its own figures
+                context.add_asset_metadata(_day_metadata(load, ledger), partition_key=day)
             total_rows = conn.execute(f'select count(*) from raw."{entity.qualified}"').fetchone()[
                 0
             ]
             audit = [_load_event(b, context.run.run_id) for load in loads for b in load.batches]
             events.emit(conn, "audit-logs", audit, context.log.info)
         rejected_batches = [b for load in loads for b in load.rejected_batches]
-        rejects: dict[str, int] = {}
-        for load in loads:
-            for rule, n in load.rejects_by_rule().items():
-                rejects[rule] = rejects.get(rule, 0) + n
-        seconds = sum(load.seconds for load in loads)
-        rows_in = sum(load.rows_in for load in loads)
-        metadata = {
-            "rows_loaded": MetadataValue.int(sum(load.rows_loaded for load in loads)),
-            "rows_rejected": MetadataValue.int(sum(load.rows_rejected for load in loads)),
-            "batches": MetadataValue.int(sum(len(load.batches) for load in loads)),
-            "bytes": MetadataValue.int(sum(load.bytes for load in loads)),
-            "seconds": MetadataValue.float(float(round(seconds, 3))),
-            "rows_per_second": MetadataValue.float(
-                float(round(rows_in / seconds, 1)) if seconds else 0.0
-            ),
-            "table_rows_total": MetadataValue.int(total_rows),
-            "batch_outcomes": MetadataValue.md(_batches_table(loads)),
-            "rejects_by_rule": MetadataValue.md(_rejects_table(rejects)),
-        }
+        metadata: dict[str, MetadataValue] = {"table_rows_total": MetadataValue.int(total_rows)}
         extra = sorted({c for load in loads for b in load.batches for c in b.extra_columns})
         missing = sorted({c for load in loads for b in load.batches for c in b.missing_columns})
         if extra:
             metadata["extra_columns_ignored"] = MetadataValue.text(", ".join(extra))
         if missing:
             metadata["optional_columns_missing"] = MetadataValue.text(", ".join(missing))
-        if not any(load.batches for load in loads):
-            context.log.warning(f"no batch landed for {entity.qualified} on {', '.join(days)}")
+        if empty_days:
+            context.log.warning(
+                f"no batch landed for {entity.qualified} on {', '.join(empty_days)}"
+            )
         if rejected_batches:
             # the good batches are committed; the run still fails so that nobody misses it
             raise Failure(

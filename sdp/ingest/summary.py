@@ -58,3 +58,58 @@ def format_summary(summary: RawSummary) -> str:
     for batch_id, error in summary.rejected_batches:
         lines.append(f"REJECTED batch {batch_id}: {error}")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class DayBatch:
+    batch_id: str
+    status: str
+    rows_loaded: int
+    rows_rejected: int
+    bytes: int
+    method: str
+    loaded_at: object
+
+
+@dataclass(frozen=True)
+class DayLedger:
+    """What the warehouse holds of one entity's day, whichever run loaded it."""
+
+    batches: list[DayBatch]
+    rejects_by_rule: dict[str, int]
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(b.rows_loaded for b in self.batches if b.status == "loaded")
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(b.rows_rejected for b in self.batches)
+
+    @property
+    def bytes(self) -> int:
+        return sum(b.bytes for b in self.batches)
+
+
+def day_ledger(conn: Connection, source: str, entity: str, day: str) -> DayLedger:
+    """The day's batches from `raw._loads` and their rejects by rule from `raw._rejects`."""
+    loads = sql.Identifier(SCHEMA, LOADS_TABLE)
+    batches = [
+        DayBatch(*row)
+        for row in conn.execute(
+            sql.SQL(
+                "select batch_id, status, rows_loaded, rows_rejected, bytes, method, loaded_at"
+                " from {} where source = %s and entity = %s and partition_date = %s"
+                " order by loaded_at, batch_id"
+            ).format(loads),
+            (source, entity, day),
+        )
+    ]
+    rules = conn.execute(
+        sql.SQL(
+            "select r.rule, count(*) from {} as r join {} as l using (batch_id)"
+            " where l.source = %s and l.entity = %s and l.partition_date = %s group by r.rule"
+        ).format(sql.Identifier(SCHEMA, REJECTS_TABLE), loads),
+        (source, entity, day),
+    ).fetchall()
+    return DayLedger(batches, dict(rules))

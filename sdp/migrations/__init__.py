@@ -10,6 +10,7 @@ DDL takes locks that deadlock against another step's rows. Code that writes thos
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -28,6 +29,9 @@ from sdp.db import CONNECT_TIMEOUT_S, SESSION_OPTIONS
 from sdp.migrations.raw_tables import contract_drift
 
 HERE = Path(__file__).resolve().parent
+# not Alembic's default name: Dagster's storage keeps its own `alembic_version`, and it may share
+# the warehouse's database (SDP_WAREHOUSE_URL without SDP_DAGSTER_STORAGE_URL)
+VERSION_TABLE = "sdp_schema_version"
 
 
 class MigrationError(RuntimeError):
@@ -56,8 +60,21 @@ def _config(versions: tuple[Path, ...]) -> Config:
 
 
 @cache
+def _shipped_scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_config(VERSIONS))
+
+
 def _scripts(versions: tuple[Path, ...] = VERSIONS) -> ScriptDirectory:
-    return ScriptDirectory.from_config(_config(versions))
+    """The revisions; the shipped ones are read once per process (every step asks the head)."""
+    return (
+        _shipped_scripts()
+        if versions == VERSIONS
+        else ScriptDirectory.from_config(_config(versions))
+    )
+
+
+def _context(connection: sqlalchemy.Connection) -> MigrationContext:
+    return MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
 
 
 def head_revision(versions: tuple[Path, ...] = VERSIONS) -> str:
@@ -85,9 +102,9 @@ def _engine(url: str) -> sqlalchemy.Engine:
 
 def current_revision(conn: psycopg.Connection) -> str | None:
     """The revision the warehouse is at (None: never migrated)."""
-    if conn.execute("select to_regclass('public.alembic_version')").fetchone()[0] is None:
+    if conn.execute("select to_regclass(%s)", (f"public.{VERSION_TABLE}",)).fetchone()[0] is None:
         return None
-    row = conn.execute("select version_num from public.alembic_version").fetchone()
+    row = conn.execute(f"select version_num from public.{VERSION_TABLE}").fetchone()
     return row[0] if row else None
 
 
@@ -109,7 +126,7 @@ def upgrade(
     engine = _engine(url)
     try:
         with engine.connect() as connection:
-            before = MigrationContext.configure(connection).get_current_revision()
+            before = _context(connection).get_current_revision()
             connection.rollback()
             config = _config(versions)
             config.attributes["connection"] = connection
@@ -117,7 +134,7 @@ def upgrade(
                 command.upgrade(config, "head")
             except Exception as exc:
                 connection.rollback()
-                at = MigrationContext.configure(connection).get_current_revision()
+                at = _context(connection).get_current_revision()
                 failed = _next_revision(at, versions)
                 raise MigrationError(
                     f"migration {describe(failed, versions)} failed: {_first_line(exc)}; "
@@ -143,6 +160,59 @@ def upgrade(
             f"{HERE / 'versions'} with:\n  " + ";\n  ".join(drift)
         )
     return after
+
+
+REVISION_TEMPLATE = '''"""{message}
+
+Revision ID: {revision}
+Revises: {down_revision}
+Create Date: {created}
+"""
+
+from alembic import op
+
+revision = {revision!r}
+down_revision = {down_revision!r}
+branch_labels = None
+depends_on = None
+
+STATEMENTS = (
+{statements}
+)
+
+
+def upgrade() -> None:
+    for statement in STATEMENTS:
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    raise NotImplementedError("raw columns are never dropped: their rows were loaded")
+'''
+
+
+def new_revision(conn: psycopg.Connection, message: str, directory: Path = VERSIONS[0]) -> Path:
+    """Write the next revision, holding the DDL that brings schema `raw` to the contract, for
+    a person to review and commit (the contract grew: the migration is one command away)."""
+    from datetime import UTC, datetime
+
+    statements = contract_drift(conn, load_contract())
+    if not statements:
+        raise MigrationError("schema raw already holds everything the contract declares")
+    head = head_revision((*VERSIONS, directory) if directory not in VERSIONS else VERSIONS)
+    revision = f"{int(head) + 1:04d}"
+    slug = "_".join(re.findall(r"[a-z0-9]+", message.lower()))[:40] or "contract"
+    path = directory / f"{revision}_{slug}.py"
+    path.write_text(
+        REVISION_TEMPLATE.format(
+            message=message,
+            revision=revision,
+            down_revision=head,
+            created=datetime.now(UTC).date().isoformat(),
+            statements="\n".join(f"    {s!r}," for s in statements),
+        )
+    )
+    return path
 
 
 def require_current(conn: psycopg.Connection) -> None:

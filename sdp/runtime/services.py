@@ -138,7 +138,23 @@ def _kafka_status(settings: Settings) -> dict:
     return {"mode": "external", "address": servers, "healthy": True}
 
 
-def _redact(url: str) -> str:
+def secret_values(settings: Settings) -> set[str]:
+    """Every password the platform's connections carry: never printed, never logged."""
+    urls = [settings.warehouse_url, settings.dagster_storage_url]
+    if settings.embedded_warehouse:
+        pg = EmbeddedPostgres(settings)
+        if pg.initialised():
+            urls.append(pg.url())
+    found = set()
+    for url in filter(None, urls):
+        password = conninfo_to_dict(url).get("password")
+        if password:
+            found.add(str(password))
+    return found
+
+
+def redact(url: str) -> str:
+    """A URL as it may be shown: the password replaced by ***."""
     if "@" not in url or "://" not in url:
         return url
     scheme, rest = url.split("://", 1)
@@ -168,6 +184,42 @@ def _schema_status(settings: Settings) -> dict:
     return info
 
 
+# the daemon writes a heartbeat every few seconds; one older than this is a daemon that stopped
+DAEMON_HEARTBEAT_STALE_S = 60
+
+
+def _webserver_answers(port: int) -> bool:
+    """A Dagster webserver, not just anything, listens on the port."""
+    import urllib.request
+
+    if not port_open(port):
+        return False
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2) as reply:
+            return "dagster_webserver_version" in reply.read(4096).decode("utf-8", "replace")
+    except OSError:
+        return False
+
+
+def _daemon_state(storage_url: str) -> str:
+    """From the heartbeats the daemon keeps in Dagster's storage: running, or since when not."""
+    try:
+        with psycopg.connect(storage_url, connect_timeout=5) as conn:
+            if conn.execute("select to_regclass('daemon_heartbeats')").fetchone()[0] is None:
+                return "not running (never started)"
+            age = conn.execute(
+                "select extract(epoch from (now() at time zone 'utc') - max(timestamp))"
+                " from daemon_heartbeats"
+            ).fetchone()[0]
+    except psycopg.Error as exc:
+        return f"unknown ({str(exc).strip().splitlines()[0]})"
+    if age is None:
+        return "not running (never started)"
+    if age > DAEMON_HEARTBEAT_STALE_S:
+        return f"not running (last heartbeat {int(age)} s ago)"
+    return f"running (heartbeat {max(int(age), 0)} s ago)"
+
+
 def status(settings: Settings) -> dict:
     """One key per service: where it is, where its data is, whether it is healthy."""
     pg = EmbeddedPostgres(settings)
@@ -178,7 +230,7 @@ def status(settings: Settings) -> dict:
             health = {"healthy": False, "error": "not running (sdp up)"}
         warehouse = {
             "mode": "embedded",
-            "url": _redact(pg.url()) if pg.initialised() else None,
+            "url": redact(pg.url()) if pg.initialised() else None,
             "address": f"127.0.0.1:{settings.pg_port}",
             "data_dir": str(pg.data),
             "log": str(pg.log_file),
@@ -187,7 +239,7 @@ def status(settings: Settings) -> dict:
     else:
         warehouse = {
             "mode": "external",
-            "url": _redact(settings.warehouse_url or ""),
+            "url": redact(settings.warehouse_url or ""),
             "data_dir": None,
             **check_server(settings.warehouse_url or ""),
         }
@@ -199,9 +251,10 @@ def status(settings: Settings) -> dict:
         storage_url, storage = "", {"healthy": False, "error": str(exc)}
     dagster = {
         "url": f"http://127.0.0.1:{settings.dagster_port}",
-        "ui_running": port_open(settings.dagster_port),
+        "ui": "running" if _webserver_answers(settings.dagster_port) else "not running",
+        "daemon": _daemon_state(storage_url) if storage.get("healthy") else "unknown",
         "dagster_home": str(settings.dagster_home),
-        "storage_url": _redact(storage_url),
+        "storage_url": redact(storage_url),
         **storage,
     }
     return {
