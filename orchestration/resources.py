@@ -6,14 +6,15 @@ definitions run embedded, in CI and in production without edits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, Failure
 from pydantic import Field
 
-from sdp.db import connect
+from sdp.db import address, connect, connection_lost
 from sdp.events import EventBusError
 from sdp.migrations import require_current
 from sdp.outbox import TABLE as OUTBOX_TABLE
@@ -32,16 +33,29 @@ class WarehouseResource(ConfigurableResource):
     def resolved_url(self) -> str:
         return self.url or warehouse_url(load_settings())
 
-    def connect(self) -> psycopg.Connection:
+    @contextmanager
+    def connect(self) -> Iterator[psycopg.Connection]:
         """A connection to a warehouse whose schema is the code's (else the error says to run
-        `sdp migrate`): steps write rows, migrations own the tables."""
-        conn = connect(self.resolved_url())
+        `sdp migrate`): steps write rows, migrations own the tables.
+
+        A warehouse that cannot be reached, or goes away mid-step, fails the step with its
+        address; the open transaction was rolled back by the server, so a rerun completes it.
+        """
+        url = self.resolved_url()
         try:
-            require_current(conn)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+            with connect(url) as conn:
+                require_current(conn)
+                yield conn
+        except psycopg.OperationalError as exc:
+            if not connection_lost(exc):
+                raise
+            raise Failure(
+                description=(
+                    f"the warehouse at {address(url)} is unreachable or went away: "
+                    f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}. "
+                    "Its open transaction was rolled back: rerun once it answers."
+                )
+            ) from exc
 
 
 class EventBusResource(ConfigurableResource):

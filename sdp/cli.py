@@ -55,10 +55,9 @@ def _unreachable_warehouse(exc: psycopg.OperationalError) -> str:
     settings = load_settings()
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreachable"
     if settings.warehouse_url:
-        from psycopg.conninfo import conninfo_to_dict
+        from sdp.db import address
 
-        parts = conninfo_to_dict(settings.warehouse_url)
-        where = f"{parts.get('host') or 'localhost'}:{parts.get('port') or 5432}"
+        where = address(settings.warehouse_url)
         return f"cannot reach the warehouse at {where} (SDP_WAREHOUSE_URL): {reason}"
     return (
         f"cannot reach the embedded PostgreSQL on 127.0.0.1:{settings.pg_port} (SDP_PG_PORT); "

@@ -17,6 +17,22 @@ SESSION_OPTIONS = "-c TimeZone=UTC -c DateStyle=ISO,YMD"
 CONNECT_TIMEOUT_S = 10
 
 
+def address(url: str) -> str:
+    """host:port/database of a connection URL: what an error may name (never the password)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    parts = conninfo_to_dict(url)
+    host, port = parts.get("host") or "localhost", parts.get("port") or 5432
+    return f"{host}:{port}/{parts.get('dbname') or ''}"
+
+
+def connection_lost(exc: psycopg.Error) -> bool:
+    """The server is unreachable or went away (not a query's own failure, such as a deadlock):
+    SQLSTATE class 08, an administrator or crash shutdown, or no SQLSTATE at all."""
+    state = getattr(exc, "sqlstate", None)
+    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
+
+
 def relation_exists(conn: psycopg.Connection, relation: str) -> bool:
     """Whether `schema.name` exists yet: layers not built yet are skipped, not errors."""
     return conn.execute("select to_regclass(%s)", (relation,)).fetchone()[0] is not None

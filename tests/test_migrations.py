@@ -121,8 +121,9 @@ def test_a_contract_column_no_migration_creates_is_named_with_its_ddl(empty_db):
 
 
 def test_a_warehouse_never_migrated_is_refused_with_what_to_run(empty_db):
-    with pytest.raises(MigrationError, match=r"never migrated.*sdp migrate"):
-        WarehouseResource(url=empty_db).connect()
+    refused = pytest.raises(MigrationError, match=r"never migrated.*sdp migrate")
+    with refused, WarehouseResource(url=empty_db).connect():
+        pass
     upgrade(empty_db)
     with WarehouseResource(url=empty_db).connect() as conn:
         assert current_revision(conn) == head_revision()

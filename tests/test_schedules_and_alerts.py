@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from dagster import (
     DagsterInstance,
-    build_run_status_sensor_context,
     build_schedule_context,
+    build_sensor_context,
     job,
     op,
 )
@@ -37,24 +37,36 @@ def breaking_job():
     load_that_breaks()
 
 
-def test_a_failed_run_is_published_to_alerts(db_url):
+def test_a_failed_run_is_published_to_alerts_once_however_often_it_is_seen(db_url, conn):
     instance = DagsterInstance.ephemeral()
     result = breaking_job.execute_in_process(instance=instance, raise_on_error=False)
     assert not result.success
     events = EventBusResource()
-    context = build_run_status_sensor_context(
-        sensor_name="run_failure_alerts",
-        dagster_instance=instance,
-        dagster_run=result.dagster_run,
-        dagster_event=result.get_run_failure_event(),
-        resources={"events": events, "warehouse": WarehouseResource(url=db_url)},
-    ).for_run_failure()
-    run_failure_alerts(context)
-    alerts = {e["event_id"]: e for e in read_topic(events.servers(), ALERTS_TOPIC)}
-    alert = alerts[f"run-failed-{result.run_id}"]
+    resources = {"events": events, "warehouse": WarehouseResource(url=db_url)}
+    cursor = None
+    for fresh in (False, False, True):  # a second tick, and one from a fresh cursor
+        with build_sensor_context(
+            instance=instance, resources=resources, cursor=None if fresh else cursor
+        ) as context:
+            run_failure_alerts(context)
+            cursor = context.cursor
+    alerts = [
+        e
+        for e in read_topic(events.servers(), ALERTS_TOPIC)
+        if e["event_id"] == f"run-failed-{result.run_id}"
+    ]
+    assert len(alerts) == 1
+    alert = alerts[0]
     assert alert["event_type"] == "run_failed" and alert["source"] == "dagster"
     assert alert["payload"]["job"] == "breaking_job"
-    assert "load_that_breaks" in alert["payload"]["error"]
+    assert alert["payload"]["step"] == "load_that_breaks"
+    assert "billing feed unreadable" in alert["payload"]["error"]
+    recorded = conn.execute(
+        "select topic, count(*) from ops.event_outbox where event->'payload'->>'run_id' = %s"
+        " group by topic order by topic",
+        (result.run_id,),
+    ).fetchall()
+    assert recorded == [("alerts", 1), ("audit-logs", 1)]
 
 
 def test_every_asset_runs_in_one_run_over_a_range_of_days():

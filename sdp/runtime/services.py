@@ -36,6 +36,10 @@ def dagster_storage_url(settings: Settings) -> str:
     return EmbeddedPostgres(settings).url(DAGSTER_DB)
 
 
+# how often the daemon checks that started runs still have a live process
+RUN_MONITORING_POLL_S = 10
+
+
 def write_dagster_instance(settings: Settings) -> None:
     """dagster.yaml: runs, events and schedules in the platform's PostgreSQL.
 
@@ -51,6 +55,20 @@ def write_dagster_instance(settings: Settings) -> None:
             # two cores: more concurrent runs only thrash; a queued run (a landed batch) should
             # start within a second, not the default five
             "config": {"max_concurrent_runs": 2, "dequeue_interval_seconds": 1},
+        },
+        # a run whose process died (killed, out of memory) is marked failed by the daemon;
+        # runs of the CLI share this host, so their process ids can be checked
+        "run_launcher": {
+            "module": "orchestration.launcher",
+            "class": "MonitoredRunLauncher",
+            "config": {"local_runs": True},
+        },
+        "run_monitoring": {
+            "enabled": True,
+            "start_timeout_seconds": 180,
+            "poll_interval_seconds": RUN_MONITORING_POLL_S,
+            # the default launcher cannot resume a run in a new process: fail it instead
+            "max_resume_run_attempts": 0,
         },
         "telemetry": {"enabled": False},
     }
