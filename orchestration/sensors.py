@@ -34,9 +34,6 @@ MAX_RUNS_PER_TICK = 6
 def _loaded_batches(warehouse: WarehouseResource) -> dict[str, str]:
     """batch_id -> sha256 of what the warehouse already holds."""
     with warehouse.connect() as conn:
-        exists = conn.execute("select to_regclass(%s)", (f"{SCHEMA}.{LOADS_TABLE}",)).fetchone()
-        if exists[0] is None:
-            return {}
         rows = conn.execute(f"select batch_id, sha256 from {SCHEMA}.{LOADS_TABLE}").fetchall()
     return dict(rows)
 

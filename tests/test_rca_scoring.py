@@ -51,11 +51,6 @@ def test_an_incident_is_placed_at_its_element_else_its_plan_or_region_else_its_f
 
 def test_only_a_top_cause_of_the_right_kind_place_and_window_counts(conn):
     assert score_rca(conn, TRUTH) == {}  # RCA has not run
-    conn.execute("create schema rca")
-    conn.execute(
-        "create table rca.findings (cause_rank int, cause_kind text, dimension text,"
-        " dimension_value text, window_start timestamptz, window_end timestamptz)"
-    )
     rows = [
         # right kind and element, overlapping window: correct
         (
@@ -71,8 +66,14 @@ def test_only_a_top_cause_of_the_right_kind_place_and_window_counts(conn):
         # right feed and kind, wrong window
         (1, "late_batch", "feed", "billing.usage", "2026-10-28Z", "2026-10-29Z"),
     ]
-    for row in rows:
-        conn.execute("insert into rca.findings values (%s, %s, %s, %s, %s, %s)", row)
+    for n, row in enumerate(rows):
+        conn.execute(
+            "insert into rca.findings (finding_id, symptom, metric, amount, finding_start,"
+            " finding_end, cause_rank, cause_kind, dimension, dimension_value, window_start,"
+            " window_end, score, evidence, recommendation)"
+            " values (%s, 's', 'm', 0, %s, %s, %s, %s, %s, %s, %s, %s, 1, 'e', 'r')",
+            (f"f{n}", row[4], row[5], *row),
+        )
     result = score_rca(conn, TRUTH)
     assert result["incidents"] == 3  # duplicate customers are not RCA's
     assert result["top1_correct"] == 1 and result["top1_accuracy"] == 0.3333

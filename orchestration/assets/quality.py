@@ -20,7 +20,6 @@ from dagster import (
 from orchestration.assets.raw import raw_asset_key
 from orchestration.resources import EventBusResource, WarehouseResource
 from sdp.contracts import load_contract
-from sdp.db import relation_exists
 from sdp.events import EventBusError
 from sdp.quality.anomalies import Anomaly
 from sdp.quality.history import refresh_anomalies
@@ -55,8 +54,6 @@ def _as_of(context: AssetCheckExecutionContext, conn) -> date | None:
     day = tags.get(RANGE_END_TAG) or tags.get(PARTITION_TAG)
     if day:
         return date.fromisoformat(day)
-    if not relation_exists(conn, "raw._loads"):
-        return None
     return conn.execute("select max(partition_date) from raw._loads").fetchone()[0]
 
 

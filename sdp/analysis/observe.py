@@ -71,7 +71,7 @@ where l.status = 'loaded'
 
 def observe(conn: Connection) -> Observations:
     """Everything the analysis needs; an error names the layer that is not built yet."""
-    needed = ("controls.ctl_exceptions", "marts.cdrs", "marts.network_elements", "raw._loads")
+    needed = ("controls.ctl_exceptions", "marts.cdrs", "marts.network_elements")
     missing = [r for r in needed if not relation_exists(conn, r)]
     if missing:
         raise LookupError(f"RCA needs {', '.join(missing)}: materialize the graph first")
@@ -88,7 +88,7 @@ def observe(conn: Connection) -> Observations:
         elements=rows(ELEMENTS),
         loads=rows(LOADS),
         # quality runs beside RCA: without its anomalies the other symptoms still stand
-        anomalies=rows(ANOMALIES) if relation_exists(conn, "quality.anomalies") else [],
+        anomalies=rows(ANOMALIES),
     )
 
 

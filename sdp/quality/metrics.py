@@ -173,11 +173,9 @@ def _without_initial_snapshot(points: list[MetricPoint]) -> list[MetricPoint]:
 def collect_metrics(conn: Connection, contract: Contract) -> list[MetricPoint]:
     """Every metric the warehouse can give now; layers not built yet are skipped."""
     points: list[MetricPoint] = []
-    if relation_exists(conn, "raw._loads"):
-        for entity in contract.entities:
-            if relation_exists(conn, f"raw.{entity.qualified}"):
-                points.extend(_entity_batches(conn, entity))
-        points = _without_initial_snapshot(points)
+    for entity in contract.entities:
+        points.extend(_entity_batches(conn, entity))
+    points = _without_initial_snapshot(points)
     if relation_exists(conn, "staging.stg_crm__customers"):
         points.extend(_contact_validity(conn))
     if relation_exists(conn, "controls.ctl_leakage_daily"):

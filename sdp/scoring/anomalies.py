@@ -13,8 +13,6 @@ from datetime import date, datetime, timedelta
 
 from psycopg import Connection
 
-from sdp.db import relation_exists
-
 DATA_QUALITY_KINDS = ("cdr_drop", "late_batch", "schema_drift", "bad_contact_data")
 
 
@@ -44,8 +42,8 @@ def _explains(incident: dict, dimension: str, day: date) -> bool:
 
 
 def score_anomalies(conn: Connection, truth: dict) -> dict:
-    if not relation_exists(conn, "quality.anomalies"):
-        return {}
+    if not conn.execute("select exists (select from quality.metric_history)").fetchone()[0]:
+        return {}  # the anomaly detection has not run: it records a history first
     flagged = conn.execute(
         "select distinct metric, dimension, day from quality.anomalies"
     ).fetchall()

@@ -15,8 +15,6 @@ from datetime import datetime
 
 from psycopg import Connection
 
-from sdp.db import relation_exists
-
 FINDINGS = "rca.findings"
 NOT_RCA = {"duplicate_customers", "bad_contact_data"}
 
@@ -42,8 +40,8 @@ def _overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: date
 
 
 def score_rca(conn: Connection, truth: dict) -> dict:
-    """{incidents, top1_correct, top1_accuracy, missed}; empty when RCA has not run."""
-    if not relation_exists(conn, FINDINGS):
+    """{incidents, top1_correct, top1_accuracy, missed}; empty when RCA has written nothing."""
+    if not conn.execute(f"select exists (select from {FINDINGS})").fetchone()[0]:
         return {}
     top = conn.execute(
         f"select cause_kind, dimension, dimension_value, window_start, window_end"

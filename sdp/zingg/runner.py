@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -171,6 +172,12 @@ class ZinggRunner:
             _, status, usage = os.wait4(process.pid, 0)
             process.returncode = code = os.waitstatus_to_exitcode(status)
         seconds = time.perf_counter() - started
+        if code < 0:  # killed (out of memory, an operator, a host going down): say by what
+            tail = "\n".join(log.read_text(errors="replace").strip().splitlines()[-12:])
+            raise ZinggError(
+                f"Zingg {phase} on {config.name} was killed by {signal.Signals(-code).name}; "
+                f"its last lines:\n{tail}\nfull log: {log}"
+            )
         if code != 0:
             summary = _failure_summary(log.read_text(errors="replace"))
             raise ZinggError(
