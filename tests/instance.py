@@ -125,12 +125,14 @@ class OwnPlatform:
         with psycopg.connect(self.storage) as conn:
             return dict(conn.execute("select run_id, status from runs").fetchall())
 
-    def outbox(self, topic: str, run_id: str) -> int:
+    def outbox(self, topic: str, run_id: str, event_type: str | None = None) -> int:
+        """How many events about `run_id` (of `event_type`, if given) the outbox holds."""
         with connect(self.warehouse) as conn:
             return conn.execute(
-                "select count(*) from ops.event_outbox"
-                " where topic = %s and event->'payload'->>'run_id' = %s",
-                (topic, run_id),
+                "select count(*) from ops.event_outbox where topic = %s"
+                " and event->'payload'->>'run_id' = %s"
+                " and (%s::text is null or event->>'event_type' = %s)",
+                (topic, run_id, event_type, event_type),
             ).fetchone()[0]
 
 

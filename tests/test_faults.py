@@ -3,6 +3,7 @@ documented recovery: rerun the same materialization."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -40,7 +41,14 @@ def cdr_asset():
 
 
 def step_error(result) -> str:
-    return "\n".join(e.step_failure_data.error.message for e in result.get_step_failure_events())
+    """Every failed step's error and its causes (Dagster wraps the step's own exception)."""
+    messages = []
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        while error is not None:
+            messages.append(error.message)
+            error = error.cause
+    return "\n".join(messages)
 
 
 def test_postgres_stopped_mid_load_fails_naming_the_warehouse_and_the_rerun_completes(
@@ -133,7 +141,8 @@ def test_zingg_killed_mid_phase_fails_with_its_last_lines_and_keeps_the_previous
         pids = wait_for(lambda: zingg_phase_pids("match"), 180, "Zingg's match JVM")
         time.sleep(3)  # inside the phase, not at its start
         for pid in pids:
-            os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # spark-submit's shell, gone already
+                os.kill(pid, signal.SIGKILL)
 
     killer = threading.Thread(target=kill_mid_phase)
     killer.start()
