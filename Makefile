@@ -11,7 +11,7 @@ DBT_SOURCES := $(shell find dbt/models dbt/macros dbt/tests -type f) dbt/dbt_pro
 # tests use their own state and port, so they never touch what `make run` built
 TEST_ENV := SDP_HOME=$(CURDIR)/.sdp/test SDP_PG_PORT=55433 SDP_DAGSTER_PORT=3001 SDP_KAFKA_PORT=59192
 
-.PHONY: install run test dagster-cli-check ui status down bench lint clean
+.PHONY: install run test dagster-cli-check stress ui status down bench lint clean
 
 install: $(STAMP) $(MANIFEST)
 
@@ -49,6 +49,12 @@ dagster-cli-check:
 	  --scenario scenarios/default.yaml --customers 200 --days 2 --no-announce >/dev/null
 	@$(TEST_ENV) $(SDP) validate
 	@$(TEST_ENV) SDP_LANDING=$(CURDIR)/.sdp/test/landing-cli $(SDP) materialize >/dev/null
+
+# The concurrency test of the suite, five rounds in a row (the suite runs one).
+stress: install
+	@$(TEST_ENV) $(SDP) up >/dev/null
+	@$(TEST_ENV) SDP_STRESS_ROUNDS=$${SDP_STRESS_ROUNDS:-5} $(BIN)/pytest tests/test_stress.py; \
+	  status=$$?; $(TEST_ENV) $(SDP) down >/dev/null; exit $$status
 
 ui: install
 	@$(SDP) up >/dev/null

@@ -657,16 +657,15 @@ def _dagster(args: list[str], quiet: bool) -> int:
 
 def _failure_lines(log: str) -> list[str]:
     """What a person needs from a failed dagster CLI run: the failures, not the tracebacks."""
-    wanted = re.compile(r" - (STEP_FAILURE|RUN_FAILURE|ASSET_CHECK_EVALUATION) - |Error: |Failure")
+    wanted = re.compile(r" - (STEP_FAILURE|RUN_FAILURE) - |Error: |Failure|ASSET_CHECK.* failed")
     lines = [
-        line.strip()
+        re.sub(r"\x1b\[[0-9;]*m", "", line).strip()  # dbt colours its lines
         for line in log.splitlines()
-        if wanted.search(line)
-        and not line.startswith(" ")
-        and "passed: True" not in line
-        and not line.startswith("Traceback")
+        if wanted.search(line) and not line.startswith((" ", "Traceback"))
     ]
-    return lines[-20:] or [log.strip().splitlines()[-1] if log.strip() else "no output"]
+    return list(dict.fromkeys(lines))[-20:] or [
+        log.strip().splitlines()[-1] if log.strip() else "no output"
+    ]
 
 
 def _unknown_assets(selected: str, env: dict[str, str]) -> str:

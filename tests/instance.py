@@ -125,6 +125,14 @@ class OwnPlatform:
         with psycopg.connect(self.storage) as conn:
             return dict(conn.execute("select run_id, status from runs").fetchall())
 
+    def sensor_runs(self, sensor: str) -> list[str]:
+        with psycopg.connect(self.storage) as conn:
+            rows = conn.execute(
+                "select run_id from run_tags where key = 'dagster/sensor_name' and value = %s",
+                (sensor,),
+            )
+            return [r for (r,) in rows]
+
     def outbox(self, topic: str, run_id: str, event_type: str | None = None) -> int:
         """How many events about `run_id` (of `event_type`, if given) the outbox holds."""
         with connect(self.warehouse) as conn:
