@@ -41,14 +41,12 @@ test: install
 	  if [ $$status -eq 0 ]; then $(MAKE) --no-print-directory dagster-cli-check; status=$$?; fi; \
 	  $(TEST_ENV) $(SDP) down >/dev/null; exit $$status
 
-# The path `make run` takes, as CI uses it: validate the workspace, then materialize the whole
-# graph for every landed day of a small scenario in one run, through the Postgres-backed
-# instance and the multiprocess executor (a process per step: what found the DDL deadlock).
+# The dagster CLI as CI uses it: the workspace validates. The path `make run` takes, the whole
+# graph for a range of days through `sdp materialize`, the dagster CLI, the Postgres-backed
+# instance and the multiprocess executor (a process per step: what found the DDL deadlock), is
+# the main run of tests/test_stress.py, which the suite runs beside concurrent re-loads.
 dagster-cli-check:
-	@$(TEST_ENV) SDP_LANDING=$(CURDIR)/.sdp/test/landing-cli $(SDP) generate \
-	  --scenario scenarios/default.yaml --customers 200 --days 2 --no-announce >/dev/null
 	@$(TEST_ENV) $(SDP) validate
-	@$(TEST_ENV) SDP_LANDING=$(CURDIR)/.sdp/test/landing-cli $(SDP) materialize >/dev/null
 
 # The concurrency test of the suite, five rounds in a row (the suite runs one).
 stress: install

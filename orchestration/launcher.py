@@ -17,9 +17,7 @@ The daemon then marks the dead run failed, which the failure sensor turns into o
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from dagster import DagsterEventType, DagsterRun, DefaultRunLauncher
@@ -27,6 +25,8 @@ from dagster._config import Field
 from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
 from dagster._core.storage.tags import GRPC_INFO_TAG
 from dagster._serdes import ConfigurableClassData, deserialize_value
+
+from sdp.runtime.processes import alive
 
 
 class MonitoredRunLauncher(DefaultRunLauncher):
@@ -84,7 +84,7 @@ class MonitoredRunLauncher(DefaultRunLauncher):
         pid = self._run_pid(run)
         if pid is None:
             return CheckRunHealthResult(WorkerStatus.RUNNING, "no process recorded yet")
-        if _alive(pid):
+        if alive(pid):
             return CheckRunHealthResult(WorkerStatus.RUNNING)
         return CheckRunHealthResult(
             WorkerStatus.FAILED, f"the run's process (pid {pid}) is gone: it was killed or crashed"
@@ -98,18 +98,3 @@ class MonitoredRunLauncher(DefaultRunLauncher):
             if pid is not None:
                 return int(pid.value)
         return None
-
-
-def _alive(pid: int) -> bool:
-    """A live process that is not a zombie (a killed child its parent has not reaped yet)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no procfs: the signal said it exists
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"

@@ -132,8 +132,10 @@ def send(servers: str, topic: str, records: Iterable[tuple[bytes | None, bytes |
     return len(futures)
 
 
-def read_topic(servers: str, topic: str, timeout: float = 10.0) -> list[dict]:
-    """Every event on `topic` from the beginning, by explicit partition assignment (no group)."""
+@contextlib.contextmanager
+def _partitions(servers: str, topic: str):
+    """A consumer without a group and every partition of `topic`; a topic that does not exist
+    is named with the topics there are."""
     from kafka import KafkaConsumer, TopicPartition
     from kafka.errors import KafkaError
 
@@ -146,7 +148,16 @@ def read_topic(servers: str, topic: str, timeout: float = 10.0) -> list[dict]:
         if not ids:
             known = ", ".join(sorted(consumer.topics())) or "none"
             raise EventBusError(f"topic {topic!r} does not exist on {servers}; its topics: {known}")
-        partitions = [TopicPartition(topic, p) for p in sorted(ids)]
+        yield consumer, [TopicPartition(topic, p) for p in sorted(ids)]
+    except KafkaError as exc:
+        raise EventBusError(f"reading {topic} on {servers} failed: {exc!r}") from exc
+    finally:
+        consumer.close()
+
+
+def read_topic(servers: str, topic: str, timeout: float = 10.0) -> list[dict]:
+    """Every event on `topic` from the beginning, by explicit partition assignment (no group)."""
+    with _partitions(servers, topic) as (consumer, partitions):
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
         end = consumer.end_offsets(partitions)
@@ -158,34 +169,17 @@ def read_topic(servers: str, topic: str, timeout: float = 10.0) -> list[dict]:
             for records in consumer.poll(timeout_ms=500).values():
                 events.extend(json.loads(r.value) for r in records)
         return events
-    finally:
-        consumer.close()
 
 
 def partition_offsets(servers: str, topic: str) -> tuple[dict[int, int], dict[int, int]]:
     """(first, next) offset of every partition of `topic`: a metadata request, never a poll."""
-    from kafka import KafkaConsumer, TopicPartition
-    from kafka.errors import KafkaError
-
-    try:
-        consumer = KafkaConsumer(bootstrap_servers=servers, group_id=None, enable_auto_commit=False)
-    except KafkaError as exc:
-        raise EventBusError(f"Kafka at {servers} is not reachable: {exc!r}") from exc
-    try:
-        ids = consumer.partitions_for_topic(topic)
-        if not ids:
-            raise EventBusError(f"topic {topic} does not exist on {servers}")
-        partitions = [TopicPartition(topic, p) for p in sorted(ids)]
+    with _partitions(servers, topic) as (consumer, partitions):
         first = consumer.beginning_offsets(partitions)
         last = consumer.end_offsets(partitions)
         return (
             {tp.partition: first[tp] for tp in partitions},
             {tp.partition: last[tp] for tp in partitions},
         )
-    except KafkaError as exc:
-        raise EventBusError(f"reading offsets of {topic} on {servers} failed: {exc!r}") from exc
-    finally:
-        consumer.close()
 
 
 def range_reader(servers: str):

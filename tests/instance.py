@@ -46,6 +46,17 @@ def cdr_rows(day: str, rows: int, prefix: str = "K") -> bytes:
     return CDR_HEADER + "".join(lines).encode()
 
 
+def copying(url: str) -> bool:
+    """Whether a COPY into the database at `url` is under way, with rows already in."""
+    with psycopg.connect(url) as conn:
+        return bool(
+            conn.execute(
+                "select count(*) from pg_stat_progress_copy"
+                " where datname = current_database() and tuples_processed > 0"
+            ).fetchone()[0]
+        )
+
+
 @dataclass
 class OwnPlatform:
     env: dict[str, str]

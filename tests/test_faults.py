@@ -12,9 +12,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-import psycopg
 from dagster import AssetKey, materialize
-from instance import cdr_rows, wait_for
+from instance import cdr_rows, copying, wait_for
 
 from orchestration.assets.raw import raw_assets
 from orchestration.assets.reconciliation import customer_matches
@@ -60,16 +59,7 @@ def test_postgres_stopped_mid_load_fails_naming_the_warehouse_and_the_rerun_comp
     server = EmbeddedPostgres(load_settings())
 
     def stop_mid_copy() -> None:
-        def copying() -> bool:
-            with psycopg.connect(db_url) as conn:
-                return bool(
-                    conn.execute(
-                        "select count(*) from pg_stat_progress_copy"
-                        " where datname = current_database() and tuples_processed > 0"
-                    ).fetchone()[0]
-                )
-
-        wait_for(copying, 120, "the COPY under way")
+        wait_for(lambda: copying(db_url), 120, "the COPY under way")
         server.stop()
         time.sleep(1)
         server.start()

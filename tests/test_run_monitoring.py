@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 import signal
 
-import psycopg
 import pytest
-from instance import cdr_rows, own_platform, wait_for
+from instance import cdr_rows, copying, own_platform, wait_for
 
 from orchestration.resources import EventBusResource
 from sdp.db import connect
@@ -39,16 +38,6 @@ def tampered_alarms(platform, day: str, batch_id: str) -> None:
     manifest = platform.land(("oss", "alarms"), day, batch_id, ALARMS, 1)
     data = platform.landing / f"oss/alarms/dt={day}" / manifest.file
     data.write_bytes(ALARMS + b"AL2,MSC-01,minor,LINK_DOWN,2026-10-27T08:00:00Z\n")
-
-
-def copying(url: str) -> bool:
-    with psycopg.connect(url) as conn:
-        return bool(
-            conn.execute(
-                "select count(*) from pg_stat_progress_copy where datname = current_database()"
-                " and tuples_processed > 0"
-            ).fetchone()[0]
-        )
 
 
 def new_failed_runs(platform, before: set[str], count: int, timeout: float) -> list[str]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sdp.runtime.java import java_home
 from sdp.runtime.ports import port_open
+from sdp.runtime.processes import alive
 from sdp.settings import Settings
 
 # Kafka 4.x (KRaft only). Its POM pins slf4j-api 1.7, so the log4j2 binding is the 1.x bridge
@@ -130,21 +131,6 @@ def resolve_jars(cache: Path, artifacts: tuple[str, ...] = ARTIFACTS) -> list[Pa
     return [Path(j["path"]) for j in jars]
 
 
-def _alive(pid: int) -> bool:
-    try:  # reap it if this process started it, or a stopped broker lingers as a zombie
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _cluster_id() -> str:
     """A random KRaft cluster id, never starting with "-" (the tool would read an option)."""
     while True:
@@ -207,7 +193,7 @@ class EmbeddedKafka:
             pid = int(self.pid_file.read_text())
         except (OSError, ValueError):
             return None
-        return pid if _alive(pid) else None
+        return pid if alive(pid) else None
 
     def running(self) -> bool:
         return self.pid() is not None and port_open(self.port)
@@ -269,9 +255,9 @@ class EmbeddedKafka:
         for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
             os.kill(pid, sig)
             deadline = time.monotonic() + wait
-            while time.monotonic() < deadline and _alive(pid):
+            while time.monotonic() < deadline and alive(pid):
                 time.sleep(0.1)
-            if not _alive(pid):
+            if not alive(pid):
                 self.pid_file.unlink(missing_ok=True)
                 return
         raise KafkaError(f"Kafka (pid {pid}) did not stop, even on SIGKILL")
