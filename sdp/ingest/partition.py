@@ -32,23 +32,12 @@ class PartitionLoad:
         return sum(b.rows_in for b in self.batches)
 
     @property
-    def bytes(self) -> int:
-        return sum(b.bytes for b in self.batches)
-
-    @property
     def seconds(self) -> float:
         return sum(b.seconds for b in self.batches)
 
     @property
     def rejected_batches(self) -> list[LoadResult]:
         return [b for b in self.batches if b.status == "rejected"]
-
-    def rejects_by_rule(self) -> dict[str, int]:
-        totals: dict[str, int] = {}
-        for b in self.batches:
-            for rule, n in b.rejects_by_rule.items():
-                totals[rule] = totals.get(rule, 0) + n
-        return totals
 
 
 def load_partition(
