@@ -478,3 +478,26 @@ def test_prometheus_config_has_scrape_configs():
         for target in targets:
             host = target.split(":")[0]
             assert host == "localhost" or host in services(), f"{target}: no such service"
+
+
+def test_both_instances_fail_dead_runs_through_the_platform_launcher(tmp_path):
+    """Run monitoring on, with a launcher that can tell a dead run, embedded and in compose."""
+    from dagster._serdes import ConfigurableClassData
+
+    from orchestration.launcher import MonitoredRunLauncher
+    from sdp.runtime.services import write_dagster_instance
+    from sdp.settings import load_settings
+
+    write_dagster_instance(load_settings({"SDP_HOME": str(tmp_path)}))
+    embedded = yaml.safe_load((tmp_path / "dagster" / "dagster.yaml").read_text())
+    compose = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())
+    for instance in (embedded, compose):
+        assert instance["run_monitoring"]["enabled"] is True
+        assert instance["run_monitoring"]["max_resume_run_attempts"] == 0
+        launcher = instance["run_launcher"]
+        data = ConfigurableClassData(
+            launcher["module"], launcher["class"], yaml.safe_dump(launcher.get("config") or {})
+        )
+        loaded = data.rehydrate(MonitoredRunLauncher)
+        assert isinstance(loaded, MonitoredRunLauncher) and loaded.supports_check_run_worker_health
+    assert embedded["run_launcher"]["config"] == {"local_runs": True}
