@@ -110,7 +110,7 @@ def up(as_json: bool) -> None:
     from sdp.runtime.services import up as start
 
     try:
-        state = start(_settings(), log=lambda line: click.echo(line, err=True))
+        state = start(_settings(), log=click.echo)
     except (PostgresError, KafkaError, MigrationError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(state, indent=2)) if as_json else _print_status(state)
@@ -142,7 +142,7 @@ def _migrate():
     from sdp.runtime.services import warehouse_url
 
     try:
-        return upgrade(warehouse_url(_settings()), lambda line: click.echo(line, err=True))
+        return upgrade(warehouse_url(_settings()), click.echo)
     except MigrationError as exc:
         raise click.ClickException(str(exc)) from exc
 
