@@ -110,7 +110,7 @@ def up(as_json: bool) -> None:
     from sdp.runtime.services import up as start
 
     try:
-        state = start(_settings(), log=click.echo)
+        state = start(_settings(), log=lambda line: click.echo(line, err=as_json))
     except (PostgresError, KafkaError, MigrationError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(state, indent=2)) if as_json else _print_status(state)
