@@ -559,14 +559,12 @@ def analyze(as_json: bool, top: int) -> None:
 
 
 def _day(text: str, option: str):
-    from datetime import date
+    from sdp.partitions import parse_day
 
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is not a day: give YYYY-MM-DD", param_hint=option
-        ) from None
+        return parse_day(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
 
 
 @rca.command()

@@ -18,12 +18,17 @@ def partition_window(settings: Settings, today: date | None = None) -> tuple[dat
     return settings.partitions_start, today or datetime.now(UTC).date()
 
 
-def parse_partition_day(text: str, settings: Settings, today: date | None = None) -> date:
-    """A partition key as given on a command line; ValueError says the format or the range."""
+def parse_day(text: str) -> date:
+    """A day as given on a command line; ValueError says the format."""
     try:
-        day = date.fromisoformat(text)
+        return date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{text!r} is not a day: give YYYY-MM-DD") from None
+
+
+def parse_partition_day(text: str, settings: Settings, today: date | None = None) -> date:
+    """A partition key as given on a command line; ValueError says the format or the range."""
+    day = parse_day(text)
     first, last = partition_window(settings, today)
     if not first <= day <= last:
         raise ValueError(
