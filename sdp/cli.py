@@ -24,6 +24,8 @@ from sdp.settings import VARIABLES, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS_MODULE = "orchestration.definitions"
+# the dagster CLI installed beside this Python
+DAGSTER = str(Path(sys.executable).with_name("dagster"))
 
 
 def _settings():
@@ -104,14 +106,13 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the status as JSON")
 def up(as_json: bool) -> None:
     """Start the embedded services (nothing embedded when SDP_WAREHOUSE_URL is set)."""
-    from sdp.migrations import MigrationError
     from sdp.runtime.kafka import KafkaError
     from sdp.runtime.postgres import PostgresError
     from sdp.runtime.services import up as start
 
     try:
         state = start(_settings(), log=lambda line: click.echo(line, err=as_json))
-    except (PostgresError, KafkaError, MigrationError) as exc:
+    except (PostgresError, KafkaError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(state, indent=2)) if as_json else _print_status(state)
 
@@ -138,13 +139,10 @@ def migrate(message: str | None) -> None:
 def _migrate():
     """Apply the migrations the warehouse lacks; every entry point that serves or runs the
     code location calls it first, so a run never finds tables missing."""
-    from sdp.migrations import MigrationError, upgrade
+    from sdp.migrations import upgrade
     from sdp.runtime.services import warehouse_url
 
-    try:
-        return upgrade(warehouse_url(_settings()), click.echo)
-    except MigrationError as exc:
-        raise click.ClickException(str(exc)) from exc
+    return upgrade(warehouse_url(_settings()), click.echo)
 
 
 @main.command()
@@ -439,16 +437,13 @@ def load(source, entity, day, force) -> None:
     from sdp.contracts import load_contract
     from sdp.db import connect
     from sdp.ingest.partition import load_partition
-    from sdp.migrations import MigrationError, require_current
+    from sdp.migrations import require_current
 
     settings = _settings()
     contract = load_contract()
     failed = []
     with connect(settings=settings) as conn:
-        try:
-            require_current(conn)
-        except MigrationError as exc:
-            raise click.ClickException(str(exc)) from exc
+        require_current(conn)
         for ent in contract.entities:
             if (source and ent.source != source) or (entity and ent.name != entity):
                 continue
@@ -637,7 +632,7 @@ def _dagster(args: list[str], quiet: bool) -> int:
     env = _dagster_env()
     log_path = settings.logs_dir / "dagster-cli.log"
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
-    command = [str(Path(sys.executable).with_name("dagster")), *args]
+    command = [DAGSTER, *args]
     if not quiet:
         return subprocess.call(command, env=env, cwd=PROJECT_ROOT)
     with open(log_path, "w") as log:
@@ -669,7 +664,7 @@ def _failure_lines(log: str) -> list[str]:
 def _unknown_assets(selected: str, env: dict[str, str]) -> str:
     """Name the keys that match nothing and the asset keys closest to each."""
     listed = subprocess.run(
-        [str(Path(sys.executable).with_name("dagster")), "asset", "list", "-m", DEFINITIONS_MODULE],
+        [DAGSTER, "asset", "list", "-m", DEFINITIONS_MODULE],
         env=env,
         cwd=PROJECT_ROOT,
         capture_output=True,
@@ -728,7 +723,7 @@ def ui() -> None:
     _migrate()
     env = _dagster_env()
     command = [
-        str(Path(sys.executable).with_name("dagster")),
+        DAGSTER,
         *("dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(settings.dagster_port)),
     ]
     click.echo(f"Dagster UI on http://127.0.0.1:{settings.dagster_port} (Ctrl-C stops it)")
