@@ -14,7 +14,7 @@ import psycopg
 from dagster import ConfigurableResource, Failure
 from pydantic import Field
 
-from sdp.db import address, connect, connection_lost
+from sdp.db import address, connect, connection_lost, first_line
 from sdp.events import EventBusError
 from sdp.migrations import require_current
 from sdp.outbox import TABLE as OUTBOX_TABLE
@@ -52,7 +52,7 @@ class WarehouseResource(ConfigurableResource):
             raise Failure(
                 description=(
                     f"the warehouse at {address(url)} is unreachable or went away: "
-                    f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}. "
+                    f"{first_line(exc)}. "
                     "Its open transaction was rolled back: rerun once it answers."
                 )
             ) from exc

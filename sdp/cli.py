@@ -54,11 +54,11 @@ def _print_status(state: dict) -> None:
 
 def _unreachable_warehouse(exc: psycopg.OperationalError) -> str:
     """Which configured address failed, and how to fix it, never the password."""
-    settings = load_settings()
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreachable"
-    if settings.warehouse_url:
-        from sdp.db import address
+    from sdp.db import address, first_line
 
+    settings = load_settings()
+    reason = first_line(exc)
+    if settings.warehouse_url:
         where = address(settings.warehouse_url)
         return f"cannot reach the warehouse at {where} (SDP_WAREHOUSE_URL): {reason}"
     return (

@@ -26,6 +26,13 @@ def address(url: str) -> str:
     return f"{host}:{port}/{parts.get('dbname') or ''}"
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (drivers add hints below it), else its type:
+    what a one-line report can carry."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def connection_lost(exc: psycopg.Error) -> bool:
     """The server is unreachable or went away (not a query's own failure, such as a deadlock):
     SQLSTATE class 08, an administrator or crash shutdown, or no SQLSTATE at all."""

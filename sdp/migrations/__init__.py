@@ -25,7 +25,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.pool import NullPool
 
 from sdp.contracts import load_contract
-from sdp.db import CONNECT_TIMEOUT_S, SESSION_OPTIONS
+from sdp.db import CONNECT_TIMEOUT_S, SESSION_OPTIONS, connect, first_line
 from sdp.migrations.raw_tables import contract_drift
 
 HERE = Path(__file__).resolve().parent
@@ -147,17 +147,16 @@ def upgrade(
         raise
     finally:
         engine.dispose()
-    with psycopg.connect(
-        url, autocommit=True, options=SESSION_OPTIONS, connect_timeout=CONNECT_TIMEOUT_S
-    ) as conn:
+    with connect(url) as conn:
         after = state(conn, versions)
         drift = contract_drift(conn, load_contract())
     if before != after.current:
         log(f"warehouse schema: {before or 'empty'} -> {describe(after.current or '', versions)}")
     if drift:
         raise MigrationError(
-            "the landing contract declares what no migration creates; add a revision under "
-            f"{HERE / 'versions'} with:\n  " + ";\n  ".join(drift)
+            "the landing contract declares what no migration creates; `sdp migrate --new "
+            f"MESSAGE` writes the revision under {HERE / 'versions'} with:\n  "
+            + ";\n  ".join(drift)
         )
     return after
 
@@ -236,4 +235,4 @@ def _next_revision(current: str | None, versions: tuple[Path, ...]) -> str:
 
 def _first_line(exc: BaseException) -> str:
     cause = exc.orig if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.orig else exc
-    return str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    return first_line(cause)

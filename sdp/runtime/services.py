@@ -230,7 +230,9 @@ def _daemon_state(storage_url: str) -> str:
                 " from daemon_heartbeats"
             ).fetchone()[0]
     except psycopg.Error as exc:
-        return f"unknown ({str(exc).strip().splitlines()[0]})"
+        from sdp.db import first_line
+
+        return f"unknown ({first_line(exc)})"
     if age is None:
         return "not running (never started)"
     if age > DAEMON_HEARTBEAT_STALE_S:
