@@ -43,7 +43,7 @@ COPY dbt/ dbt/
 COPY soda/ soda/
 COPY zingg_configs/ zingg_configs/
 COPY scenarios/ scenarios/
-COPY workspace.yaml ./
+COPY workspace.yaml operator.yaml ./
 
 # @dbt_assets reads dbt/target/manifest.json when the code location loads: build it now, never at
 # import. Parsing needs no database; the profile's variables get placeholders, no secret. dbt

@@ -7,6 +7,7 @@ from orchestration.assets.quality import quality_assets, soda_checks
 from orchestration.assets.raw import raw_assets
 from orchestration.assets.rca import rca_findings, rca_report
 from orchestration.assets.reconciliation import reconciliation_assets
+from orchestration.assets.reference import phone_numbers
 from orchestration.assets.streaming import cdr_events
 from orchestration.resources import EventBusResource, LandingResource, WarehouseResource
 from orchestration.run_events import run_failure_alerts, run_success_events
@@ -22,6 +23,7 @@ defs = Definitions(
     assets=[
         *raw_assets(),
         cdr_events,
+        phone_numbers,
         *reconciliation_assets,
         dbt_models,
         dbt_partitioned_models,

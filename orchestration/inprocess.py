@@ -13,14 +13,16 @@ from orchestration.assets.quality import quality_assets, soda_checks
 from orchestration.assets.raw import raw_assets
 from orchestration.assets.rca import rca_findings
 from orchestration.assets.reconciliation import reconciliation_assets
+from orchestration.assets.reference import phone_numbers
 from orchestration.resources import EventBusResource, LandingResource, WarehouseResource
 
 
 def build_landed_days(url: str, landing: Path, days: list[str]) -> ExecuteInProcessResult:
-    """Raw → Zingg → dbt → quality → RCA for the landed days, in one run."""
+    """Raw → phone numbers → Zingg → dbt → quality → RCA for the landed days, in one run."""
     return materialize(
         [
             *raw_assets(),
+            phone_numbers,
             *reconciliation_assets,
             dbt_models,
             dbt_partitioned_models,

@@ -12,6 +12,7 @@ from dagster import (
 )
 
 from orchestration.assets.streaming import CDR_STREAM_KEY
+from sdp.operator import load_profile
 
 daily_refresh_job = define_asset_job(
     "daily_refresh",
@@ -25,9 +26,12 @@ daily_refresh_job = define_asset_job(
     name="daily_refresh_schedule",
     job=daily_refresh_job,
     cron_schedule="0 3 * * *",  # after the mediation and billing feeds of the day have landed
-    execution_timezone="UTC",
+    execution_timezone=load_profile().timezone,
     default_status=DefaultScheduleStatus.RUNNING,
-    description="At 03:00 UTC, materialize the whole graph for the previous day's partition.",
+    description=(
+        "At 03:00 in the operator's time zone, materialize the whole graph for the previous "
+        "day's partition."
+    ),
 )
 def daily_refresh_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     day = (context.scheduled_execution_time - timedelta(days=1)).date().isoformat()

@@ -20,6 +20,7 @@ from pathlib import Path
 import click
 import psycopg
 
+from sdp.operator import DEFAULT_FILE, FILE_VARIABLE, SETTINGS, ProfileError, load_profile
 from sdp.settings import VARIABLES, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -334,6 +335,17 @@ def config() -> None:
     for name, default, meaning in VARIABLES:
         value = redact(os.environ[name]) if os.environ.get(name) else f"(default) {default}"
         click.echo(f"{name:<24} {value}\n{'':<24} {meaning}")
+    try:
+        profile = load_profile()
+    except ProfileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"\noperator profile ({FILE_VARIABLE}={os.environ.get(FILE_VARIABLE) or DEFAULT_FILE})"
+    )
+    for setting in SETTINGS:
+        value = getattr(profile, setting.key)
+        source = profile.sources.get(setting.key, "default")
+        click.echo(f"{setting.variable:<24} {value}  (from {source})\n{'':<24} {setting.meaning}")
 
 
 @main.command()

@@ -8,13 +8,19 @@ from contextlib import contextmanager
 
 import psycopg
 
+from sdp.operator import OperatorProfile, load_profile
 from sdp.runtime.services import warehouse_url
 from sdp.settings import Settings, load_settings
 
-# Offset-less timestamps are UTC by contract, whatever the server's own default zone is.
-SESSION_OPTIONS = "-c TimeZone=UTC -c DateStyle=ISO,YMD"
 # a warehouse that does not answer is named within seconds, not after the OS gives up
 CONNECT_TIMEOUT_S = 10
+
+
+def session_options(profile: OperatorProfile | None = None) -> str:
+    """Every warehouse session keeps the operator's time: an offset-less timestamp is read as
+    local time there, and `::date` gives the operator's day, whatever the server's own zone."""
+    zone = (profile or load_profile()).timezone
+    return f"-c TimeZone={zone} -c DateStyle=ISO,YMD"
 
 
 def address(url: str) -> str:
@@ -61,7 +67,7 @@ def connect(url: str | None = None, settings: Settings | None = None) -> psycopg
     """Autocommit, so that every unit of work opens its own explicit transaction."""
     target = url or warehouse_url(settings or load_settings())
     return psycopg.connect(
-        target, autocommit=True, options=SESSION_OPTIONS, connect_timeout=CONNECT_TIMEOUT_S
+        target, autocommit=True, options=session_options(), connect_timeout=CONNECT_TIMEOUT_S
     )
 
 

@@ -1,4 +1,5 @@
-"""The daily partitions' window: from the configured first day to today (UTC), inclusive.
+"""The daily partitions' window: from the configured first day to today, inclusive, days being
+the operator's (its profile's time zone).
 
 Dagster's partitions definition, the landing sensor and the CLI all read it from here, so a day
 one of them accepts is a day every other one accepts too.
@@ -6,8 +7,9 @@ one of them accepts is a day every other one accepts too.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
+from sdp.operator import load_profile
 from sdp.settings import Settings
 
 # today's partition exists: the day's feeds land while it runs, and the sensors load them
@@ -15,7 +17,7 @@ END_OFFSET_DAYS = 1
 
 
 def partition_window(settings: Settings, today: date | None = None) -> tuple[date, date]:
-    return settings.partitions_start, today or datetime.now(UTC).date()
+    return settings.partitions_start, today or datetime.now(load_profile().zone).date()
 
 
 def parse_day(text: str) -> date:

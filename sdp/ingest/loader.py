@@ -26,7 +26,7 @@ from psycopg import errors as pg_errors
 from sdp.contracts import Contract, Entity, load_contract
 from sdp.ingest.records import Record, read_csv, read_jsonl
 from sdp.ingest.schema import LOADS_TABLE, REJECTS_TABLE, SCHEMA, line_sequence
-from sdp.ingest.validate import column_check
+from sdp.ingest.validate import column_check, session_zone
 from sdp.landing import Manifest, ManifestError, read_manifest
 
 CHUNK = 1 << 20
@@ -313,7 +313,8 @@ class BatchLoader:
             if header
             else list(entity.column_names)
         )
-        checks = {name: column_check(entity.column(name)) for name in columns}
+        zone = session_zone(self.conn)
+        checks = {name: column_check(entity.column(name), zone) for name in columns}
         key_seen: dict[tuple, int] = {}
         good: list[list[str | None]] = []
         rejects: list[_Reject] = []

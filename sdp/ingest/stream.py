@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from psycopg import Connection, sql
 
@@ -28,7 +28,7 @@ from sdp.contracts import Entity, load_contract
 from sdp.events import iter_ranges
 from sdp.ingest.loader import copy_rejects
 from sdp.ingest.schema import LOADS_TABLE, OFFSETS_TABLE, SCHEMA
-from sdp.ingest.validate import column_check
+from sdp.ingest.validate import column_check, session_zone
 
 CDR_TOPIC = "cdr-events"
 CDR_EVENT_TYPE = "cdr.record"
@@ -118,7 +118,7 @@ class CdrEventParser:
     column checks as the batch loader, which also word the reasons.
     """
 
-    def __init__(self, entity: Entity) -> None:
+    def __init__(self, entity: Entity, zone: tzinfo) -> None:
         self.columns = list(entity.column_names)
         self.key = list(entity.key)
         self.plan = [
@@ -127,7 +127,7 @@ class CdrEventParser:
                 entity.column(c).type,
                 entity.column(c).required,
                 _allowed(entity, c),
-                column_check(entity.column(c)),
+                column_check(entity.column(c), zone),
             )
             for c in self.columns
         ]
@@ -233,7 +233,7 @@ def load_cdr_ranges(
     transaction.
     """
     entity = load_contract().entity("cdr", "records")
-    parser = CdrEventParser(entity)
+    parser = CdrEventParser(entity, session_zone(conn))
     started = time.perf_counter()
     outcome = StreamLoad()
     _register_partitions(conn, topic, ranges)

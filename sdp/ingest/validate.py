@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from psycopg import Connection
 
 from sdp.contracts import DECIMAL_PLACES, Column
 
@@ -69,13 +73,27 @@ def parse_date(value: str) -> str:
     return date.fromisoformat(value).isoformat()
 
 
-def parse_timestamp(value: str) -> str:
+def local_instant(naive: datetime, zone: tzinfo) -> datetime:
+    """An offset-less time read as local time in `zone`, exactly as PostgreSQL reads it on
+    the fast path: in the hour a clock change repeats, the later (standard-time) occurrence; a
+    time the change skips takes the offset from before the change."""
+    first = naive.replace(tzinfo=zone, fold=0)
+    later = naive.replace(tzinfo=zone, fold=1)
+    repeated = first.utcoffset() != later.utcoffset() and (
+        later.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == naive
+    )
+    return later if repeated else first
+
+
+def parse_timestamp(value: str, zone: tzinfo) -> str:
+    """The instant, written in the operator's zone `zone` (so its first ten characters are the
+    operator's day); a value without an offset is local time there (`local_instant`)."""
     if not _TIMESTAMP.match(value):
         raise ValueError("")
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:  # the contract: a value without an offset is UTC
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.isoformat()
+    if parsed.tzinfo is None:
+        parsed = local_instant(parsed, zone)
+    return parsed.astimezone(UTC).astimezone(zone).isoformat()
 
 
 def parse_decimal(value: str) -> str:
@@ -97,14 +115,21 @@ def parse_integer(value: str) -> str:
     return str(number)
 
 
-def column_check(col: Column) -> Check:
+def session_zone(conn: Connection) -> ZoneInfo:
+    """The warehouse session's time zone (the operator's, see `sdp.db.session_options`): the
+    exact path reads offset-less timestamps in it, as COPY does on the fast path."""
+    return ZoneInfo(conn.info.parameter_status("TimeZone") or "UTC")
+
+
+def column_check(col: Column, zone: tzinfo) -> Check:
+    """The check of one contract column; timestamps are read in the operator's zone `zone`."""
     if col.type == "string":
         return _string(col)
     if col.type == "enum":
         return _enum(col)
     parsers = {
         "date": (parse_date, "date (YYYY-MM-DD)"),
-        "timestamp": (parse_timestamp, "ISO 8601 timestamp"),
+        "timestamp": (partial(parse_timestamp, zone=zone), "ISO 8601 timestamp"),
         "decimal": (parse_decimal, "decimal"),
         "integer": (parse_integer, "integer"),
     }

@@ -25,7 +25,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.pool import NullPool
 
 from sdp.contracts import load_contract
-from sdp.db import CONNECT_TIMEOUT_S, SESSION_OPTIONS, connect, first_line
+from sdp.db import CONNECT_TIMEOUT_S, connect, first_line, session_options
 from sdp.migrations.raw_tables import contract_drift
 
 HERE = Path(__file__).resolve().parent
@@ -94,7 +94,7 @@ def _engine(url: str) -> sqlalchemy.Engine:
     return sqlalchemy.create_engine(
         "postgresql+psycopg://",
         creator=lambda: psycopg.connect(
-            url, options=SESSION_OPTIONS, connect_timeout=CONNECT_TIMEOUT_S
+            url, options=session_options(), connect_timeout=CONNECT_TIMEOUT_S
         ),
         poolclass=NullPool,
     )

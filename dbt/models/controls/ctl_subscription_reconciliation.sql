@@ -22,8 +22,8 @@ oss as (
         msisdn,
         plan_code,
         status,
-        (activated_at at time zone 'UTC')::date as active_from,
-        coalesce((deactivated_at at time zone 'UTC')::date, date '9999-12-31') as active_until
+        {{ local_date('activated_at') }} as active_from,
+        coalesce({{ local_date('deactivated_at') }}, date '9999-12-31') as active_until
     from {{ ref('stg_oss__provisioning') }}
     where msisdn is not null
 ),

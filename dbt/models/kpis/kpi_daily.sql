@@ -13,8 +13,8 @@ active_lines as (
         p.plan_code
     from days as d
     inner join {{ ref('stg_oss__provisioning') }} as p
-        on (p.activated_at at time zone 'UTC')::date <= d.day
-        and (p.deactivated_at is null or (p.deactivated_at at time zone 'UTC')::date > d.day)
+        on {{ local_date('p.activated_at') }} <= d.day
+        and (p.deactivated_at is null or {{ local_date('p.deactivated_at') }} > d.day)
     where p.status <> 'deprovisioned' or p.deactivated_at is not null
 ),
 

@@ -19,8 +19,8 @@ select
     u.account_id,
     u.msisdn,
     u.event_time,
-    (u.event_time at time zone 'UTC')::date as event_date,
-    to_char(u.event_time at time zone 'UTC', 'YYYY-MM') as period,
+    {{ local_date('u.event_time') }} as event_date,
+    {{ local_month('u.event_time') }} as period,
     u.service_type,
     u.quantity,
     u.unit,
@@ -42,4 +42,4 @@ left join {{ ref('cdrs') }} as c on c.cdr_id = u.cdr_id
 left join {{ ref('tariffs') }} as t
     on t.plan_code = u.plan_code
     and t.service_type = u.service_type
-    and {{ tariff_valid_on('t', '(u.event_time at time zone \'UTC\')::date') }}
+    and {{ tariff_valid_on('t', local_date('u.event_time')) }}

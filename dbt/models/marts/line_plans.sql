@@ -15,8 +15,8 @@ oss_only as (
     select
         p.msisdn,
         p.plan_code,
-        (p.activated_at at time zone 'UTC')::date as valid_from,
-        coalesce((p.deactivated_at at time zone 'UTC')::date, date '9999-12-31') as valid_until,
+        {{ local_date('p.activated_at') }} as valid_from,
+        coalesce({{ local_date('p.deactivated_at') }}, date '9999-12-31') as valid_until,
         'oss' as plan_source
     from {{ ref('stg_oss__provisioning') }} as p
     where p.msisdn is not null

@@ -4,10 +4,14 @@ with current_rows as (
 
 select
     btrim(cdr_id) as cdr_id,
-    {{ normalize_msisdn('msisdn') }} as msisdn,
-    {{ normalize_msisdn('called_number') }} as called_number,
+    nullif(btrim(msisdn), '') as msisdn_raw,
+    {{ phone_e164('msisdn') }} as msisdn,
+    {{ phone_issue('msisdn') }} as msisdn_issue,
+    nullif(btrim(called_number), '') as called_number_raw,
+    {{ phone_e164('called_number') }} as called_number,
+    {{ phone_issue('called_number') }} as called_number_issue,
     event_time,
-    (event_time at time zone 'UTC')::date as event_date,
+    {{ local_date('event_time') }} as event_date,
     service_type,
     duration_s,
     volume_mb,

@@ -3,7 +3,8 @@ with current_rows as (
 )
 
 select
-    {{ normalize_msisdn('msisdn') }} as msisdn,
+    {{ phone_e164('msisdn') }} as msisdn,
+    {{ phone_issue('msisdn') }} as msisdn_issue,
     nullif(btrim(msisdn), '') as msisdn_raw,
     btrim(imsi) as imsi,
     upper(btrim(plan_code)) as plan_code,
