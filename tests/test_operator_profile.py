@@ -77,7 +77,7 @@ def test_a_file_that_lacks_settings_or_has_unknown_ones_says_which(tmp_path):
     with pytest.raises(ProfileError, match="incomplete: set SDP_OPERATOR_TIMEZONE"):
         load_profile({"SDP_OPERATOR_FILE": str(lacking)})
     unknown = _profile_file(tmp_path, FRENCH + "plan_codes: [A, B]\n")
-    with pytest.raises(ProfileError, match="unknown setting.s. plan_codes"):
+    with pytest.raises(ProfileError, match=r"unknown setting\(s\) plan_codes"):
         load_profile({"SDP_OPERATOR_FILE": str(unknown)})
     with pytest.raises(ProfileError, match="cannot be read"):
         load_profile({"SDP_OPERATOR_FILE": str(tmp_path / "nowhere.yaml")})

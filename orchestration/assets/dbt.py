@@ -5,13 +5,22 @@ Models tagged `partitioned` (the CDR fact) are built per daily partition through
 rest are rebuilt whole. dbt tests become asset checks, blocking where their severity is error.
 """
 
+import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy
+from dagster import (
+    AssetCheckResult,
+    AssetDep,
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    BackfillPolicy,
+    MetadataValue,
+)
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -25,7 +34,9 @@ from orchestration.assets.streaming import CDR_STREAM_KEY
 from orchestration.partitions import daily_partitions
 from orchestration.resources import EventBusResource, WarehouseResource
 from sdp.dbt_cli import dbt_environment, dbt_vars, run_results_summary
+from sdp.dbt_hints import failure_hint
 from sdp.events import envelope
+from sdp.operator import load_profile
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
@@ -109,7 +120,7 @@ def dbt_models(
     _dbt_environment(warehouse)
     invocation = dbt.cli(["build", "--vars", dbt_vars()], context=context)
     try:
-        yield from invocation.stream().fetch_row_counts()
+        yield from _with_hints(context, invocation.stream().fetch_row_counts(), warehouse)
     finally:
         _emit_dbt_event(context, invocation, warehouse, events)
 
@@ -136,9 +147,37 @@ def dbt_partitioned_models(
     context.log.info(f"building {days[0]} .. {days[-1]}")
     invocation = dbt.cli(["build", "--vars", variables], context=context)
     try:
-        yield from invocation.stream().fetch_row_counts()
+        yield from _with_hints(context, invocation.stream().fetch_row_counts(), warehouse)
     finally:
         _emit_dbt_event(context, invocation, warehouse, events)
+
+
+def _with_hints(
+    context: AssetExecutionContext, events: Iterator[Any], warehouse: WarehouseResource
+) -> Iterator[Any]:
+    """A failing test that declares a hint (`meta.hint`, see sdp.dbt_hints) says what is likely
+    wrong: in the run log and in its check's description and metadata."""
+    manifest: dict | None = None
+    for event in events:
+        if isinstance(event, AssetCheckResult) and not event.passed:
+            if manifest is None:
+                manifest = json.loads(Path(dbt_project.manifest_path).read_text())
+            failures = event.metadata.get("dagster_dbt/failed_row_count")
+            test_id = event.metadata.get("unique_id")
+            with warehouse.connect() as conn:
+                hint = failure_hint(
+                    conn,
+                    manifest,
+                    str(getattr(test_id, "value", test_id)),
+                    int(getattr(failures, "value", failures) or 0),
+                    load_profile(),
+                )
+            if hint:
+                context.log.error(hint)
+                event = event._replace(
+                    description=hint, metadata={**event.metadata, "hint": MetadataValue.md(hint)}
+                )
+        yield event
 
 
 def _emit_dbt_event(
