@@ -19,12 +19,13 @@ import os
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import yaml
 from psycopg import Connection
 
+from sdp.operator import load_profile
 from sdp.quality.store import SCHEMA, record_event
 from sdp.runtime.services import warehouse_parts
 
@@ -159,6 +160,7 @@ def scan_dataset(
     """Run one dataset's checks; `partition_end` (the last partition day) sets Soda's NOW to the
     end of that day, so freshness is judged against the partition, not the wall clock."""
     os.environ.setdefault("OTEL_SDK_DISABLED", "true")  # Soda's telemetry: nothing leaves
+    os.environ["PGTZ"] = load_profile().timezone  # its sessions keep the operator's time too
     from soda.scan import Scan
 
     schema, table = dataset.split(".", 1)
@@ -167,7 +169,10 @@ def scan_dataset(
     if partition_end is not None:
         scan.add_variables(
             {
-                NOW_VARIABLE: (partition_end + timedelta(days=1)).isoformat() + "T00:00:00+00:00",
+                # the end of the operator's day
+                NOW_VARIABLE: datetime.combine(
+                    partition_end + timedelta(days=1), time(0), load_profile().zone
+                ).isoformat(),
                 DAY_VARIABLE: partition_end.isoformat(),
             }
         )
