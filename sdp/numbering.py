@@ -255,40 +255,27 @@ def home_line_fit(conn: Connection, country: str) -> list[LineFit]:
     for col in PHONE_COLUMNS:
         if not col.home_lines:
             continue
-        rows = sql.SQL(
-            "select btrim(s.v) as v, n.e164, n.region from ({}) as s left join {} as n"
-            " on n.home_country = %(country)s and n.raw_value = btrim(s.v)"
-            " where nullif(btrim(s.v), '') is not null"
-        ).format(_values(col), sql.SQL(TABLE))
-        total, foreign, missing = conn.execute(
+        # one row per (region, kind) of the column's values: kind home, foreign or not a number
+        groups = conn.execute(
             sql.SQL(
-                "select count(*), count(*) filter (where e164 not like %(code)s || '%%'),"
-                " count(*) filter (where e164 is null) from ({}) as r"
-            ).format(rows),
-            {"country": country, "code": code},
-        ).fetchone()
-        regions = conn.execute(
-            sql.SQL(
-                "select coalesce(region, '?'), count(*) from ({}) as r"
-                " where e164 not like %(code)s || '%%' group by 1 order by 2 desc limit 3"
-            ).format(rows),
+                "select coalesce(n.region, '?'), case when n.e164 is null then 'none'"
+                " when n.e164 like %(code)s || '%%' then 'home' else 'foreign' end as kind,"
+                " count(*), (array_agg(distinct btrim(s.v) order by btrim(s.v)))[1:5]"
+                " from ({}) as s left join {} as n"
+                " on n.home_country = %(country)s and n.raw_value = btrim(s.v)"
+                " where nullif(btrim(s.v), '') is not null group by 1, 2 order by 3 desc, 1"
+            ).format(_values(col), sql.SQL(TABLE)),
             {"country": country, "code": code},
         ).fetchall()
-        samples = conn.execute(
-            sql.SQL(
-                "select distinct v from ({}) as r where e164 is null"
-                " or e164 not like %(code)s || '%%' order by v limit 5"
-            ).format(rows),
-            {"country": country, "code": code},
-        ).fetchall()
+        misfits = [g for g in groups if g[1] != "home"]
         fits.append(
             LineFit(
                 col,
-                total,
-                foreign,
-                missing,
-                tuple((r, n) for r, n in regions),
-                tuple(v for (v,) in samples),
+                rows=sum(g[2] for g in groups),
+                foreign=sum(g[2] for g in misfits if g[1] == "foreign"),
+                not_numbers=sum(g[2] for g in misfits if g[1] == "none"),
+                foreign_codes=tuple((g[0], g[2]) for g in misfits if g[1] == "foreign")[:3],
+                samples=tuple(sorted(v for g in misfits for v in g[3]))[:5],
             )
         )
     return fits
