@@ -91,10 +91,11 @@ def test_concurrent_migrations_take_turns_and_all_succeed(empty_db):
 
 def test_a_failing_migration_names_itself_and_leaves_the_schema_as_it_was(empty_db, tmp_path):
     upgrade(empty_db)
-    (tmp_path / "0002_broken.py").write_text(
+    broken = f"{int(head_revision()) + 1:04d}"
+    (tmp_path / f"{broken}_broken.py").write_text(
         '"""Broken on purpose: creates a table, then fails."""\n'
         "from alembic import op\n"
-        f"revision = '0002'\ndown_revision = {head_revision()!r}\n"
+        f"revision = {broken!r}\ndown_revision = {head_revision()!r}\n"
         "branch_labels = None\ndepends_on = None\n"
         "def upgrade():\n"
         "    op.execute('create table ops.half_done (x int)')\n"
@@ -104,7 +105,7 @@ def test_a_failing_migration_names_itself_and_leaves_the_schema_as_it_was(empty_
     with pytest.raises(MigrationError) as failed:
         upgrade(empty_db, versions=(*VERSIONS, tmp_path))
     message = str(failed.value)
-    assert "migration 0002 (Broken on purpose" in message
+    assert f"migration {broken} (Broken on purpose" in message
     assert "no_such_function" in message
     assert f"stays at revision {head_revision()}" in message
     assert "ops.half_done" not in tables(empty_db)
