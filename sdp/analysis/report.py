@@ -15,6 +15,7 @@ from pathlib import Path
 from psycopg import Connection
 
 from sdp.db import relation_exists
+from sdp.operator import OperatorProfile, load_profile
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,14 @@ def _leakage(conn: Connection, day: date, days: int = 14) -> list[tuple[date, fl
     ).fetchall()
 
 
-def _bars(series: list[tuple[date, float, float]], width: int = 640, height: int = 180) -> str:
-    """Leakage (red) and over-billing (amber) per day, as an inline SVG bar chart."""
+def _bars(
+    series: list[tuple[date, float, float]],
+    profile: OperatorProfile,
+    width: int = 640,
+    height: int = 180,
+) -> str:
+    """Leakage (red) and over-billing (amber) per day, as an inline SVG bar chart; each bar's
+    tooltip gives the amount in the operator's currency."""
     if not series:
         return "<p>No daily leakage figures yet.</p>"
     top = max(max(float(a), float(b)) for _, a, b in series) or 1.0
@@ -59,7 +66,8 @@ def _bars(series: list[tuple[date, float, float]], width: int = 640, height: int
             x = i * slot + 4 + j * (slot - 8) / 2
             parts.append(
                 f'<rect x="{x:.1f}" y="{height - h:.1f}" width="{(slot - 8) / 2:.1f}" '
-                f'height="{h:.1f}" fill="{colour}"><title>{d}: {float(value):,.2f}</title></rect>'
+                f'height="{h:.1f}" fill="{colour}">'
+                f"<title>{d}: {html.escape(profile.money(value))}</title></rect>"
             )
         parts.append(
             f'<text x="{i * slot + slot / 2:.1f}" y="{height + 16}" font-size="10" '
@@ -92,8 +100,10 @@ def _kind_bars(findings: list[tuple], width: int = 640, row: int = 22) -> str:
     return "".join(parts)
 
 
-def render(day: date, findings: list[tuple], leakage: list[tuple]) -> tuple[str, str]:
-    """(HTML page, Markdown summary)."""
+def render(
+    day: date, findings: list[tuple], leakage: list[tuple], profile: OperatorProfile
+) -> tuple[str, str]:
+    """(HTML page, Markdown summary); amounts in the operator profile's currency."""
     rows = "".join(
         "<tr>"
         + "".join(
@@ -116,8 +126,8 @@ def render(day: date, findings: list[tuple], leakage: list[tuple]) -> tuple[str,
 vertical-align:top;font-size:13px}}table{{border-collapse:collapse}}</style></head><body>
 <h1>Root causes for {day}</h1>
 <p>{len(findings)} findings whose window touches the day, largest first.</p>
-<h2>Leakage (red) and over-billing (amber), last 14 days</h2>
-{_bars(leakage)}
+<h2>Leakage (red) and over-billing (amber) in {profile.currency}, last 14 days</h2>
+{_bars(leakage, profile)}
 <h2>Findings by cause</h2>
 {_kind_bars(findings)}
 <h2>Findings</h2>
@@ -143,7 +153,7 @@ def data_window(conn: Connection) -> tuple[date, date] | None:
 
 def write_daily_report(conn: Connection, day: date, reports: Path) -> DailyReport:
     findings = _findings_of(conn, day)
-    page, summary = render(day, findings, _leakage(conn, day))
+    page, summary = render(day, findings, _leakage(conn, day), load_profile())
     reports.mkdir(parents=True, exist_ok=True)
     path = reports / f"rca-{day.isoformat()}.html"
     tmp = path.with_suffix(".html.tmp")
