@@ -85,7 +85,7 @@ class _Platform(click.Group):
             sys.exit(1)
         except psycopg.OperationalError as exc:
             raise click.ClickException(_unreachable_warehouse(exc)) from exc
-        except (EventBusError, MigrationError) as exc:
+        except (EventBusError, MigrationError, ProfileError) as exc:
             raise click.ClickException(str(exc)) from exc
         except Exception as exc:
             try:

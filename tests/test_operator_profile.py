@@ -100,11 +100,26 @@ def test_sdp_config_shows_the_profile_and_a_bad_one_is_one_line(tmp_path):
         text=True,
         env={"PATH": "/usr/bin:/bin", "SDP_OPERATOR_COUNTRY": "Utopia"},
     )
-    assert bad.returncode == 1
-    assert bad.stderr.strip().splitlines() == [
+    expected = [
         "Error: operator profile country from SDP_OPERATOR_COUNTRY: 'Utopia' is not an ISO "
         "3166-1 alpha-2 country (e.g. GB, FR)"
     ]
+    assert bad.returncode == 1
+    assert bad.stderr.strip().splitlines() == expected
+    # any command that needs the profile says the same, no traceback
+    migrate = subprocess.run(
+        [*sdp, "migrate"],
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "SDP_HOME": str(tmp_path / "home"),
+            "SDP_WAREHOUSE_URL": "postgresql://sdp@127.0.0.1:1/warehouse",
+            "SDP_OPERATOR_COUNTRY": "Utopia",
+        },
+    )
+    assert migrate.returncode == 1
+    assert migrate.stderr.strip().splitlines() == expected
 
 
 @pytest.mark.parametrize(
