@@ -46,9 +46,11 @@ def _print_status(state: dict) -> None:
             or info.get("path")
             or info.get("java_home")
             or info.get("revision")
+            or info.get("profile")
         )
         click.echo(f"{name:<10} {mark:<5} {where}")
-        for key in ("ui", "daemon", "data_dir", "log", "dagster_home", "version", "error"):
+        keys = ("ui", "daemon", "data_dir", "log", "dagster_home", "version", "source", "error")
+        for key in keys:
             if info.get(key):
                 click.echo(f"{'':<16}{key}: {info[key]}")
 

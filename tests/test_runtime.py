@@ -31,6 +31,11 @@ def test_status_json_has_one_key_per_service_with_url_and_health(server_url):
     assert state["warehouse"]["url"].startswith("postgresql://sdp:***@127.0.0.1:")
     assert state["warehouse"]["server_version"] >= 180000
     assert "***" in state["dagster"]["storage_url"]
+    assert state["operator"] == {
+        "healthy": True,
+        "profile": "GB GBP UTC",
+        "source": str(Path(__file__).resolve().parent.parent / "operator.yaml"),
+    }
 
 
 def test_embedded_warehouse_listens_on_loopback_with_password_auth(server_url):

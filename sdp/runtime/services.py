@@ -287,4 +287,20 @@ def status(settings: Settings) -> dict:
             "path": str(settings.landing),
             "healthy": settings.landing.is_dir() and os.access(settings.landing, os.W_OK),
         },
+        "operator": _operator_status(),
+    }
+
+
+def _operator_status() -> dict:
+    """The operator profile in force, or why it cannot be used."""
+    from sdp.operator import ProfileError, load_profile
+
+    try:
+        p = load_profile()
+    except ProfileError as exc:
+        return {"healthy": False, "error": str(exc)}
+    return {
+        "healthy": True,
+        "profile": f"{p.country} {p.currency} {p.timezone}",
+        "source": p.sources.get("country"),
     }
