@@ -63,12 +63,27 @@ def replace_rows(
                 copy.write_row(row)
 
 
+def open_session(url: str, autocommit: bool = True) -> psycopg.Connection:
+    """A warehouse session in the operator's time (`session_options`). A PGTZ in the process's
+    environment (dbt and Soda runs export it) overrides the startup option: then the zone is
+    set again, so that no session of ours ever reads time in another zone."""
+    profile = load_profile()
+    conn = psycopg.connect(
+        url,
+        autocommit=autocommit,
+        options=session_options(profile),
+        connect_timeout=CONNECT_TIMEOUT_S,
+    )
+    if conn.info.parameter_status("TimeZone") != profile.timezone:
+        conn.execute("select set_config('TimeZone', %s, false)", (profile.timezone,))
+        if not autocommit:
+            conn.commit()
+    return conn
+
+
 def connect(url: str | None = None, settings: Settings | None = None) -> psycopg.Connection:
     """Autocommit, so that every unit of work opens its own explicit transaction."""
-    target = url or warehouse_url(settings or load_settings())
-    return psycopg.connect(
-        target, autocommit=True, options=session_options(), connect_timeout=CONNECT_TIMEOUT_S
-    )
+    return open_session(url or warehouse_url(settings or load_settings()))
 
 
 @contextmanager

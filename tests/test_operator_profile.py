@@ -136,10 +136,12 @@ def test_sdp_config_shows_the_profile_and_a_bad_one_is_one_line(tmp_path):
 def test_a_timestamp_without_offset_is_local_time_on_both_load_paths(
     db_url, monkeypatch, written, instant
 ):
-    """The exact (validated) path and the fast (COPY) path read the same instant."""
+    """The exact (validated) path and the fast (COPY) path read the same instant, even when
+    the process exports another PGTZ (a dbt or Soda run in it did)."""
     from sdp.db import connect
 
     monkeypatch.setenv("SDP_OPERATOR_TIMEZONE", "Europe/Paris")
+    monkeypatch.setenv("PGTZ", "UTC")
     with connect(db_url) as conn:
         zone = session_zone(conn)
         assert zone == ZoneInfo("Europe/Paris")

@@ -25,7 +25,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.pool import NullPool
 
 from sdp.contracts import load_contract
-from sdp.db import CONNECT_TIMEOUT_S, connect, first_line, session_options
+from sdp.db import connect, first_line, open_session
 from sdp.migrations.raw_tables import contract_drift
 
 HERE = Path(__file__).resolve().parent
@@ -93,9 +93,7 @@ def _engine(url: str) -> sqlalchemy.Engine:
     # psycopg takes the libpq URL as it is (an empty password included); SQLAlchemy only wraps it
     return sqlalchemy.create_engine(
         "postgresql+psycopg://",
-        creator=lambda: psycopg.connect(
-            url, options=session_options(), connect_timeout=CONNECT_TIMEOUT_S
-        ),
+        creator=lambda: open_session(url, autocommit=False),
         poolclass=NullPool,
     )
 
