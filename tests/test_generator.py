@@ -761,7 +761,7 @@ BROKEN = [
     (f"{{{DROP}, day: two, start: '10:00', hours: 2}}", "day must be an integer"),
     (
         "{kind: wrong_tariff, plan_code: GOLD, service_type: voice, day: 2, unit_price: '0.1'}",
-        "plan_code 'GOLD' is not in the catalogue",
+        "plan_code 'GOLD' is not in market gb's catalogue",
     ),
     (
         "{kind: late_billing, plan_code: BIZ-PRO, day: 1, start: '00:00', hours: 4, "

@@ -28,7 +28,7 @@ from sdp.generator.population import build_population
 from sdp.generator.reference import write_reference
 from sdp.generator.scenario import ScenarioError, check_sizes, load_scenario
 from sdp.generator.tariffs import build_tariffs
-from sdp.generator.topology import REGIONS, build_topology
+from sdp.generator.topology import build_topology
 from sdp.generator.traffic import region_day
 from sdp.generator.usage import UsageBiller
 from sdp.generator.world import World
@@ -67,23 +67,34 @@ def generate(
         start=spec.start if start is None else start,
     )
     check_sizes(spec)
-    window = Window(spec.start, spec.days)
-    population = build_population(spec.seed, window, spec.customers)
+    market, profile = spec.market, spec.profile
+    window = Window(
+        spec.start,
+        spec.days,
+        zone=profile.zone,
+        styles=market.timestamps,
+        bill_run_cutoff_hour=profile.bill_run_cutoff_hour,
+    )
+    population = build_population(spec.seed, window, market, spec.customers)
     lines_by_region = {
         region.code: count
-        for region, count in zip(REGIONS, (len(r) for r in population.by_region()), strict=True)
+        for region, count in zip(
+            market.regions, (len(r) for r in population.by_region()), strict=True
+        )
     }
     world = World(
         seed=spec.seed,
+        market=market,
+        currency=profile.currency,
         window=window,
         traffic=spec.traffic,
         population=population,
-        topology=build_topology(spec.seed, lines_by_region),
-        tariffs=build_tariffs(window),
+        topology=build_topology(spec.seed, market, lines_by_region),
+        tariffs=build_tariffs(window, market, profile.currency),
     )
     defects = Defects(world, spec, say)
     landing.mkdir(parents=True, exist_ok=True)
-    out = Landing(landing, window, load_contract(), defects.batches)
+    out = Landing(landing, window, load_contract(), defects.batches, market.layouts)
     biller = UsageBiller(world, out, defects.lines)
     region_lines = population.by_region()
     from_bill_runs: dict[str, Incident] = {}

@@ -83,7 +83,7 @@ def plan_alarms(world: World, drops: list[Rule]) -> tuple[list[Alarm], dict[str,
 
 
 def write_alarms(world: World, landing: Landing, alarms: list[Alarm], day: int) -> None:
-    window = world.window
+    stamp = world.window.stamper("oss")
     begin, end = day * DAY, (day + 1) * DAY
     with landing.open("oss", "alarms", day) as out:
         for alarm in alarms:
@@ -98,8 +98,8 @@ def write_alarms(world: World, landing: Landing, alarms: list[Alarm], day: int) 
                     "network_element_id": alarm.element,
                     "severity": alarm.severity,
                     "alarm_type": alarm.alarm_type,
-                    "raised_at": window.iso_z(alarm.raised),
-                    "cleared_at": None if cleared is None else window.iso_z(cleared),
+                    "raised_at": stamp(alarm.raised),
+                    "cleared_at": None if cleared is None else stamp(cleared),
                     "description": alarm.description,
                 }
             )

@@ -82,14 +82,14 @@ class CustomerDefects:
         person = replace(person, first=first, last=last)
         roll = rng.random()
         if roll < 0.3:
-            person = new_email(world.seed, dup, person)
+            person = new_email(world.seed, dup, world.market.people, person)
         elif roll < 0.4:
             person = replace(person, email=person.email.upper())
         nsn = pop.nsn(pop.cust_first_line[original])
         usual = customer_row(world, original, person, 0)["phone"]
-        phone = human_msisdn(rng, nsn)
+        phone = human_msisdn(rng, world.market.numbering, nsn)
         while phone == usual:
-            phone = human_msisdn(rng, nsn)
+            phone = human_msisdn(rng, world.market.numbering, nsn)
         return customer_row(world, dup, person, customer_created(pop, dup), phone)
 
     def rows_on(self, day: int) -> list[Row]:
@@ -114,7 +114,7 @@ class CustomerDefects:
             return customer_row(
                 world, customer, replace(person, email=invalid_email(rng, person.email)), updated
             )
-        phone = malformed_phone(rng, pop.nsn(pop.cust_first_line[customer]))
+        phone = malformed_phone(rng, world.market.numbering, pop.nsn(pop.cust_first_line[customer]))
         return customer_row(world, customer, person, updated, phone)
 
     def pairs(self) -> list[tuple[int, int]]:

@@ -67,7 +67,10 @@ class Defects:
         self.customers = CustomerDefects(world, of(DuplicateCustomers), of(BadContactData), fail)
         cdr_kinds = (CdrDrop, WrongTariff, MediationReplay, UnbilledUsage, LateBilling)
         self.cdrs = CdrDefects(
-            world.window, world.topology, [d for d in active if isinstance(d, cdr_kinds)]
+            world.window,
+            world.topology,
+            world.market,
+            [d for d in active if isinstance(d, cdr_kinds)],
         )
         self.batches = BatchDefects(of(LateBatch), of(SchemaDrift))
         self.gl = [(spec, spec.period or runs[0].period) for spec in of(GlMismatch)]

@@ -4,8 +4,8 @@ Every file goes through `sdp.landing.BatchWriter` (file, then manifest). This mo
 what the landing contract leaves to the feed: the batch id
 (`<source>-<entity>-<yyyymmdd>[-<element>]-<seq>`), when it landed (the next night, at a time
 of its source; never the wall clock, so reruns are byte-identical), and the column order, which
-some producers choose for themselves. The batch-level defects (late landing, schema drift)
-hook in here because they change nothing but how a batch is written.
+some producers choose for themselves (the market's `layouts`). The batch-level defects (late
+landing, schema drift) hook in here because they change nothing but how a batch is written.
 """
 
 from __future__ import annotations
@@ -23,20 +23,6 @@ from sdp.landing import BatchWriter
 
 # when each source's nightly batches land, after the end of their partition day (h, min)
 LANDING_TIME = {"oss": (0, 40), "cdr": (1, 10), "crm": (1, 30), "billing": (2, 30), "erp": (3, 0)}
-# producers that write the contract's columns in an order of their own
-LAYOUTS: Mapping[tuple[str, str, str | None], tuple[str, ...]] = {
-    ("cdr", "records", "smsc"): (
-        "event_time", "cdr_id", "network_element_id", "msisdn", "called_number", "service_type",
-        "call_result", "cell_id", "duration_s", "volume_mb",
-    ),
-    ("billing", "usage", None): (
-        "usage_id", "account_id", "msisdn", "cdr_id", "service_type", "event_time", "quantity",
-        "unit", "plan_code", "rated_amount", "rated_at",
-    ),
-    ("oss", "provisioning", None): (
-        "imsi", "msisdn", "status", "plan_code", "activated_at", "deactivated_at", "updated_at",
-    ),
-}  # fmt: skip
 
 
 def default_landed_at(source: str, day: int) -> int:
@@ -98,10 +84,16 @@ class Landing:
     """Opens batches under the landing root and counts what was written."""
 
     def __init__(
-        self, root: Path, window: Window, contract: Contract, defects: BatchDefects
+        self,
+        root: Path,
+        window: Window,
+        contract: Contract,
+        defects: BatchDefects,
+        layouts: Mapping[tuple[str, str, str | None], tuple[str, ...]],
     ) -> None:
         self.root = root
         self.window = window
+        self.layouts = layouts
         self.contract = contract
         self.defects = defects
         self.rows: Counter[str] = Counter()
@@ -125,7 +117,7 @@ class Landing:
         batch_id = f"{source}-{entity}-{on:%Y%m%d}{feed}-{seq:03d}"
         key = FeedKey(source, entity, day, element.id if element else None, seq)
         columns = list(
-            LAYOUTS.get((source, entity, element.type if element else None))
+            self.layouts.get((source, entity, element.type if element else None))
             or self.contract.entity(source, entity).column_names
         )
         rename, add = self.defects.drift(key)

@@ -9,63 +9,13 @@ here on purpose, always from a stream per entity so that a record renders the sa
 from __future__ import annotations
 
 import random
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from sdp.generator.market import Market, Numbering, People, Region
 from sdp.generator.randomness import stream
-from sdp.generator.topology import Region
-
-FIRST_NAMES = (
-    "Oliver", "George", "Harry", "Jack", "Noah", "Mohammed", "Thomas", "James", "William", "Leo",
-    "Amelia", "Olivia", "Isla", "Emily", "Ava", "Sophie", "Grace", "Mia", "Poppy", "Ella",
-    "Zoë", "Chloé", "Renée", "José", "Siobhán", "Eóin", "Aoife", "Niamh", "Seán", "Björn",
-    "François", "Łukasz", "Agnieszka", "Małgorzata", "Zoltán", "Inês", "João", "Aïsha", "Priya",
-    "Arjun", "Fatima", "Yusuf", "Ahmed", "Hannah", "Rhys", "Ffion", "Dylan", "Callum", "Eilidh",
-    "Ruairí", "Saoirse", "Jürgen", "Anaïs", "Hélène", "Raúl", "Lucía", "Chiara", "Matteo",
-    "Wei", "Mei", "Kwame", "Adaeze", "Chidi", "Tomás", "Ciarán", "Róisín", "Kateřina", "Søren",
-)  # fmt: skip
-LAST_NAMES = (
-    "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Robinson",
-    "Wright", "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall", "Wood",
-    "Jackson", "Clarke", "Patel", "Khan", "Ahmed", "Singh", "Begum", "O'Brien", "O'Connor",
-    "McDonald", "MacLeod", "Ó Súilleabháin", "Nowak", "Kowalski", "Wiśniewski", "Müller",
-    "Schäfer", "García", "Fernández", "Da Silva", "Gonçalves", "Brontë", "Lefèvre", "Dubois",
-    "Novák", "Dvořák", "Nguyen", "Chen", "Okafor", "Mensah", "Van der Berg", "De Luca", "Rossi",
-    "Øverby", "Llewellyn", "Pritchard", "Fraser", "Campbell", "Stewart", "Hughes", "Edwards",
-)  # fmt: skip
-STREETS = (
-    "High Street", "Station Road", "Church Lane", "Victoria Road", "Green Lane", "Manor Road",
-    "Park Avenue", "Queen's Road", "Mill Lane", "King Street", "The Crescent", "Albert Road",
-    "Oxford Road", "New Street", "School Lane", "Grange Road", "Kingsway", "Chapel Street",
-    "North Road", "Orchard Close", "Windsor Avenue", "Stanley Road", "York Road", "Elm Grove",
-)  # fmt: skip
-ABBREVIATIONS = (
-    ("Street", "St"), ("Road", "Rd"), ("Avenue", "Ave"), ("Lane", "Ln"), ("Close", "Cl"),
-    ("Crescent", "Cres"), ("Grove", "Gr"),
-)  # fmt: skip
-EMAIL_DOMAINS = (
-    "gmail.com", "outlook.com", "hotmail.co.uk", "yahoo.co.uk", "btinternet.com", "icloud.com",
-    "sky.com", "live.co.uk",
-)  # fmt: skip
-COMPANY_DOMAINS = (
-    "northwind-logistics.co.uk", "brightwater.co.uk", "hallmark-legal.com", "pennine-build.co.uk",
-    "clydeside-eng.co.uk", "severn-foods.com", "albion-consulting.co.uk", "redkite-media.com",
-)  # fmt: skip
-POSTCODE_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
-# UK mobile numbers as people write them; {a} is the 4-digit prefix after 7, {b} the 6 digits
-MSISDN_FORMATS = (
-    (30, "0{a} {b}"),
-    (22, "0{a}{b}"),
-    (12, "+44 {a} {b}"),
-    (8, "44{a}{b}"),
-    (8, "0{a} {b3} {b4}"),
-    (6, "(0){a}-{b3}-{b4}"),
-    (6, "+44 (0){a} {b}"),
-    (4, "0044 {a} {b}"),
-    (4, "+44{a}{b}"),
-)
-_FORMAT_TOTAL = sum(w for w, _ in MSISDN_FORMATS)
 
 
 @dataclass(frozen=True)
@@ -108,26 +58,45 @@ def _email_local(rng: random.Random, first: str, last: str) -> str:
     return f"{f}_{last_part}{rng.randrange(60, 99)}"
 
 
-def postcode(rng: random.Random, area: str) -> str:
-    district = rng.randrange(1, 30)
-    inward = f"{rng.randrange(10)}{rng.choice(POSTCODE_LETTERS)}{rng.choice(POSTCODE_LETTERS)}"
-    return f"{area}{district} {inward}"
+_POSTCODE_TOKEN = re.compile(r"\{area\}|\{district\}|.", re.S)
 
 
-def address(rng: random.Random, region: Region) -> tuple[int, int | None, str, str, str]:
+def postcode(rng: random.Random, market: Market, area: str) -> str:
+    """The market's postcode pattern filled in left to right: {area} the city's postal area,
+    {district} 1..29, "#" a digit, "@" one of the market's postcode letters."""
+    out = []
+    for token in _POSTCODE_TOKEN.findall(market.postcode):
+        if token == "{area}":
+            out.append(area)
+        elif token == "{district}":
+            out.append(str(rng.randrange(1, 30)))
+        elif token == "#":
+            out.append(str(rng.randrange(10)))
+        elif token == "@":
+            out.append(rng.choice(market.postcode_letters))
+        else:
+            out.append(token)
+    return "".join(out)
+
+
+def address(
+    rng: random.Random, market: Market, region: Region
+) -> tuple[int, int | None, str, str, str]:
     city, areas = rng.choice(region.cities)
     flat = rng.randrange(1, 40) if rng.random() < 0.2 else None
-    return rng.randrange(1, 240), flat, rng.choice(STREETS), city, postcode(rng, rng.choice(areas))
+    house, street = rng.randrange(1, 240), rng.choice(market.people.streets)
+    return house, flat, street, city, postcode(rng, market, rng.choice(areas))
 
 
-def person(seed: int, customer: int, region: Region, business: bool) -> Person:
+def person(seed: int, customer: int, market: Market, region: Region, business: bool) -> Person:
     rng = stream(seed, "person", customer)
-    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    people = market.people
+    first, last = rng.choice(people.first_names), rng.choice(people.last_names)
     birth = (
         None if rng.random() < 0.03 else date(1945, 1, 1) + timedelta(days=rng.randrange(22_600))
     )
-    domain = rng.choice(COMPANY_DOMAINS if business else EMAIL_DOMAINS)
-    house, flat, street, city, code = address(rng, region)
+    domain = rng.choice(people.company_domains if business else people.email_domains)
+    house, flat, street, city, code = address(rng, market, region)
     return Person(
         first,
         last,
@@ -141,17 +110,17 @@ def person(seed: int, customer: int, region: Region, business: bool) -> Person:
     )
 
 
-def moved(seed: int, customer: int, region: Region, before: Person) -> Person:
+def moved(seed: int, customer: int, market: Market, region: Region, before: Person) -> Person:
     """The same person at a new address (a CRM update)."""
-    house, flat, street, city, code = address(stream(seed, "move", customer), region)
+    house, flat, street, city, code = address(stream(seed, "move", customer), market, region)
     return Person(
         before.first, before.last, before.birth, before.email, house, flat, street, city, code
     )
 
 
-def new_email(seed: int, customer: int, before: Person) -> Person:
+def new_email(seed: int, customer: int, people: People, before: Person) -> Person:
     rng = stream(seed, "email", customer)
-    email = f"{_email_local(rng, before.first, before.last)}@{rng.choice(EMAIL_DOMAINS)}"
+    email = f"{_email_local(rng, before.first, before.last)}@{rng.choice(people.email_domains)}"
     return Person(
         before.first,
         before.last,
@@ -165,34 +134,23 @@ def new_email(seed: int, customer: int, before: Person) -> Person:
     )
 
 
-def address_line(p: Person) -> str:
-    line = f"{p.house} {p.street}"
-    return f"Flat {p.flat}, {line}" if p.flat else line
+def address_line(people: People, p: Person) -> str:
+    line = people.address.format(house=p.house, street=p.street)
+    return people.flat.format(flat=p.flat, line=line) if p.flat else line
 
 
-def e164(nsn: int) -> str:
-    """The network's form: +44 and the national significant number."""
-    return f"+44{nsn}"
-
-
-def msisdn_style(rng: random.Random) -> str:
-    """One of the formats people type UK mobile numbers in, by how often they do."""
-    draw = rng.randrange(_FORMAT_TOTAL)
-    for weight, pattern in MSISDN_FORMATS:
+def msisdn_style(rng: random.Random, numbering: Numbering) -> str:
+    """One of the formats people type the market's mobile numbers in, by how often they do."""
+    draw = rng.randrange(sum(w for w, _ in numbering.typed))
+    for weight, pattern in numbering.typed:
         if draw < weight:
             return pattern
         draw -= weight
     raise AssertionError("unreachable: the draw is below the total weight")
 
 
-def styled_msisdn(style: str, nsn: int) -> str:
-    digits = str(nsn)
-    a, b = digits[:4], digits[4:]
-    return style.format(a=a, b=b, b3=b[:3], b4=b[3:])
-
-
-def human_msisdn(rng: random.Random, nsn: int) -> str:
-    return styled_msisdn(msisdn_style(rng), nsn)
+def human_msisdn(rng: random.Random, numbering: Numbering, nsn: int) -> str:
+    return numbering.styled(msisdn_style(rng, numbering), nsn)
 
 
 def crm_name(rng: random.Random, name: str) -> str:
@@ -210,7 +168,7 @@ def crm_name(rng: random.Random, name: str) -> str:
     return fold(name)
 
 
-def billing_holder(rng: random.Random, first: str, last: str) -> str:
+def billing_holder(rng: random.Random, people: People, first: str, last: str) -> str:
     """ "First Last" as billing typed it: capitals, initials, dropped accents, titles."""
     roll = rng.random()
     if roll < 0.55:
@@ -222,7 +180,7 @@ def billing_holder(rng: random.Random, first: str, last: str) -> str:
     if roll < 0.85:
         return fold(f"{first} {last}")
     if roll < 0.92:
-        return f"{rng.choice(('Mr', 'Mrs', 'Ms', 'Dr'))} {first} {last}"
+        return f"{rng.choice(people.titles)} {first} {last}"
     return f"{first}  {last.upper()}"
 
 
@@ -236,11 +194,11 @@ def billing_email(rng: random.Random, email: str) -> str:
     return email.upper()
 
 
-def billing_address(rng: random.Random, p: Person) -> tuple[str, str, str]:
+def billing_address(rng: random.Random, people: People, p: Person) -> tuple[str, str, str]:
     """Address line, city and postcode as billing holds them (abbreviated, recased, respaced)."""
-    line = address_line(p)
+    line = address_line(people, p)
     if rng.random() < 0.5:
-        for long, short in ABBREVIATIONS:
+        for long, short in people.abbreviations:
             line = line.replace(long, short)
     if rng.random() < 0.15:
         line = line.upper()
@@ -291,15 +249,15 @@ def invalid_email(rng: random.Random, email: str) -> str:
     return broken[rng.randrange(len(broken))]
 
 
-def malformed_phone(rng: random.Random, nsn: int) -> str:
-    digits = str(nsn)
+def malformed_phone(rng: random.Random, numbering: Numbering, nsn: int) -> str:
+    digits, cc = str(nsn), numbering.calling_code
     broken = (
         f"0{digits[:4]} {digits[4:8]}",  # digits missing
-        f"+44 {digits[:2]}OO {digits[4:]}",  # letter O for zero
+        f"+{cc} {digits[:2]}OO {digits[4:]}",  # letter O for zero
         f"0{digits}{rng.randrange(10, 99)}",  # too long
         "n/a",
         f"{digits[:4]}-{digits[4:7]}",
-        f"+44 {digits[:4]} {digits[4:]} ext",
+        f"+{cc} {digits[:4]} {digits[4:]} ext",
         "00000000000",
     )
     return broken[rng.randrange(len(broken))]

@@ -2,8 +2,9 @@
 
 Recurring is the full monthly_fee of every line on the account active on any day of the
 period (no proration); usage is what billing rated for the period before the bill run's
-cut-off; VAT is 20 % of both. The GL posts, per period and revenue stream, exactly what the
-invoices hold, unless a gl_mismatch defect says otherwise.
+cut-off; tax is the market's VAT rate of both. The GL posts, per period and revenue stream, to
+the market's GL accounts exactly what the invoices hold, unless a gl_mismatch defect says
+otherwise.
 """
 
 from __future__ import annotations
@@ -16,17 +17,9 @@ from sdp.generator.feeds import Landing
 from sdp.generator.incidents import Incident, money, to_units
 from sdp.generator.rating import SERVICES, round_money
 from sdp.generator.scenario import GlMismatch
-from sdp.generator.tariffs import CURRENCY, PLANS
 from sdp.generator.world import World
 
-VAT = Decimal("0.20")
 STREAMS = ("recurring", *SERVICES)
-GL_ACCOUNTS = {
-    "recurring": "4000-REV-RECURRING",
-    "voice": "4100-REV-VOICE",
-    "sms": "4110-REV-SMS",
-    "data": "4120-REV-DATA",
-}
 
 
 def write_bill_run(
@@ -38,10 +31,11 @@ def write_bill_run(
 ) -> dict[str, Incident]:
     """Invoices and GL postings of one bill run; `gl_defects` pairs each defect with the period
     it hits."""
-    pop, window = world.population, world.window
+    pop, window, market = world.population, world.window, world.market
     issue = window.date_of(run.day)
+    yyyymm = run.period.replace("-", "")
     totals = dict.fromkeys(STREAMS, 0)
-    fees = [to_units(plan.monthly_fee) for plan in PLANS]
+    fees = [to_units(plan.monthly_fee) for plan in world.market.plans]
     services = len(SERVICES)
     with landing.open("billing", "invoices", run.day) as out:
         number = 0
@@ -56,11 +50,11 @@ def write_bill_run(
                 continue
             recurring = sum(fees[pop.line_plan[line]] for line in active)
             used = sum(by_service)
-            tax = to_units(round_money(Decimal(recurring + used).scaleb(-4) * VAT))
+            tax = to_units(round_money(Decimal(recurring + used).scaleb(-4) * market.vat_rate))
             number += 1
             out.write(
                 {
-                    "invoice_id": f"INV-{run.period.replace('-', '')}-{number:06d}",
+                    "invoice_id": market.ids["invoice"].format(period=yyyymm, n=number),
                     "account_id": pop.account_id(account),
                     "period": run.period,
                     "issue_date": issue.isoformat(),
@@ -68,7 +62,7 @@ def write_bill_run(
                     "usage_amount": money(used),
                     "tax_amount": money(tax),
                     "total_amount": money(recurring + used + tax),
-                    "currency": CURRENCY,
+                    "currency": world.currency,
                 }
             )
             totals["recurring"] += recurring
@@ -79,7 +73,9 @@ def write_bill_run(
         for revenue_stream in STREAMS:
             invoiced = totals[revenue_stream]
             posted: int | None = invoiced
-            posting_id = f"JE-{run.period.replace('-', '')}-{revenue_stream.upper()}"
+            posting_id = market.ids["gl_posting"].format(
+                period=yyyymm, stream=revenue_stream.upper()
+            )
             for spec, period in gl_defects:
                 if (spec.revenue_stream, period) != (revenue_stream, run.period):
                     continue
@@ -116,10 +112,10 @@ def write_bill_run(
                     "posting_id": posting_id,
                     "posting_date": issue.isoformat(),
                     "period": run.period,
-                    "gl_account": GL_ACCOUNTS[revenue_stream],
+                    "gl_account": market.gl_accounts[revenue_stream],
                     "revenue_stream": revenue_stream,
                     "amount": money(posted),
-                    "currency": CURRENCY,
+                    "currency": world.currency,
                 }
             )
     return incidents

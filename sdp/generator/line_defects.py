@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sdp.generator.clock import DAY
-from sdp.generator.identity import e164
 from sdp.generator.incidents import Incident, Tally, money, to_units
 from sdp.generator.population import (
     CRM_SUSPENDED,
@@ -22,8 +21,6 @@ from sdp.generator.population import (
 )
 from sdp.generator.randomness import stream
 from sdp.generator.scenario import Defect, SubscriptionMismatch, UnbilledProvisioning
-from sdp.generator.tariffs import PLAN_INDEX, PLANS, dearer_plan
-from sdp.generator.topology import REGION_INDEX
 from sdp.generator.world import World
 
 
@@ -51,12 +48,13 @@ class LineDefects:
         fail: Callable[[Defect, str], Exception],
     ) -> None:
         self.world = world
-        pop = world.population
+        pop, market = world.population, world.market
+        plans, plan_index, region_index = market.plans, market.plan_index, market.region_index
         self.ghosts: list[_Ghosts] = []
         self.ghost_usage: dict[int, Tally] = {}  # line -> its defect's usage tally
         for spec in unbilled:
             rng = stream(world.seed, "defect", spec.id)
-            region = REGION_INDEX[spec.region]
+            region = region_index[spec.region]
             owners = [-1] * spec.lines
             if spec.missing_from == "billing":
                 owners = pop.pick_customers(rng, spec.lines, region)
@@ -67,7 +65,7 @@ class LineDefects:
             for owner in owners:
                 start = spec.day - 1 if spec.day else -rng.randint(20, 400)
                 line = pop.add_line(
-                    rng, owner, NO_ACCOUNT, region, PLAN_INDEX[spec.plan_code], start, flags
+                    rng, owner, NO_ACCOUNT, region, plan_index[spec.plan_code], start, flags
                 )
                 ghosts.lines.append(line)
                 self.ghost_usage[line] = ghosts.usage
@@ -75,8 +73,8 @@ class LineDefects:
         self.mismatches: list[_Mismatch] = []
         for mismatch in mismatches:
             rng = stream(world.seed, "defect", mismatch.id)
-            region = REGION_INDEX[mismatch.region]
-            upgradable = {i for i, plan in enumerate(PLANS) if dearer_plan(plan.code)}
+            region = region_index[mismatch.region]
+            upgradable = {i for i, plan in enumerate(plans) if market.dearer_plan(plan.code)}
             found = _Mismatch(
                 mismatch,
                 pop.pick_lines(rng, mismatch.plan_mismatch, region, upgradable),
@@ -89,9 +87,9 @@ class LineDefects:
             if len(found.plan) + len(found.status) + len(found.off_network) < wanted:
                 raise fail(mismatch, f"not enough unchanged lines in {mismatch.region}")
             for line in found.plan:
-                dearer = dearer_plan(PLANS[pop.line_plan[line]].code)
+                dearer = market.dearer_plan(plans[pop.line_plan[line]].code)
                 assert dearer is not None  # picked among upgradable plans only
-                pop.oss_plan[line] = PLAN_INDEX[dearer]
+                pop.oss_plan[line] = plan_index[dearer]
             for line in found.status:
                 pop.line_flags[line] |= CRM_SUSPENDED
             for line in found.off_network:
@@ -102,7 +100,7 @@ class LineDefects:
         """Fees a line owes on `plan` for the months of the window it is active in."""
         pop, window = self.world.population, self.world.window
         months = sum(pop.active_between(line, first, last) for first, last in window.months())
-        return to_units(PLANS[plan].monthly_fee) * months
+        return to_units(self.world.market.plans[plan].monthly_fee) * months
 
     def _mismatch(
         self,
@@ -115,6 +113,7 @@ class LineDefects:
         **detail: object,
     ) -> Incident:
         pop, window = self.world.population, self.world.window
+        e164 = self.world.market.numbering.e164
         return Incident(
             id=f"{spec.id}.{variant}",
             kind=spec.kind,
@@ -134,11 +133,13 @@ class LineDefects:
         )
 
     def incidents(self) -> dict[str, list[Incident]]:
-        pop, window = self.world.population, self.world.window
+        pop, window, market = self.world.population, self.world.window, self.world.market
+        e164 = market.numbering.e164
         found: dict[str, list[Incident]] = {}
         for ghosts in self.ghosts:
             spec = ghosts.spec
-            recurring = sum(self._fees(line, PLAN_INDEX[spec.plan_code]) for line in ghosts.lines)
+            plan = market.plan_index[spec.plan_code]
+            recurring = sum(self._fees(line, plan) for line in ghosts.lines)
             found[spec.id] = [
                 Incident(
                     id=spec.id,
@@ -175,8 +176,8 @@ class LineDefects:
                 )
                 plans = {
                     e164(pop.nsn(line)): {
-                        "billed": PLANS[pop.line_plan[line]].code,
-                        "provisioned": PLANS[pop.oss_plan[line]].code,
+                        "billed": market.plans[pop.line_plan[line]].code,
+                        "provisioned": market.plans[pop.oss_plan[line]].code,
                     }
                     for line in mismatch.plan
                 }

@@ -41,10 +41,12 @@ def deliver(
     rules = defects.for_element(element.id, day)
     rng = stream(world.seed, "defects", on.isoformat(), element.id)
     packet_core = element.type == "pgw"
-    stamp = window.iso_offset if packet_core else window.iso_z
+    stamp = window.stamper("packet_core" if packet_core else "cdr")
+    numbering = world.market.numbering
+    msisdn = {line: numbering.styled(numbering.mediation, pop.nsn(line)) for _, line, *_ in cdrs}
     prefix = f"{element.id}-{on:%Y%m%d}-"
     prices = world.tariffs.prices[day]
-    line_plan, line_flags, nsn = pop.line_plan, pop.line_flags, pop.nsn
+    line_plan, line_flags = pop.line_plan, pop.line_flags
     bill = biller.bill
     with ExitStack() as stack:
         out = stack.enter_context(
@@ -80,7 +82,7 @@ def deliver(
                 continue
             row: Row = {
                 "cdr_id": cdr_id,
-                "msisdn": f"+44{nsn(line)}",
+                "msisdn": msisdn[line],
                 "called_number": called,
                 "event_time": stamp(t),
                 "service_type": SERVICES[service],

@@ -18,14 +18,12 @@ from dataclasses import dataclass, field
 
 from sdp.generator.clock import Window
 from sdp.generator.identity import Person, person
+from sdp.generator.market import SEGMENTS, Market
 from sdp.generator.randomness import cumulative, pick, poisson, stream
-from sdp.generator.tariffs import PLANS
-from sdp.generator.topology import REGIONS
 
 NEVER = 1 << 30
 NO_ACCOUNT = -1
-SEGMENTS = ("consumer", "business")
-BUSINESS = 1
+BUSINESS = SEGMENTS.index("business")
 # line flags, set by the line defects
 NO_BILLING = 1  # on the network, on no billing account
 NO_CRM = 2  # ... and without a CRM subscription
@@ -38,11 +36,6 @@ SUSPENSION_RATE = 0.0002
 UPDATE_RATE = 0.0004
 PAST_TERMINATION_SHARE = 0.05
 
-_REGION_WEIGHTS = cumulative([r.weight for r in REGIONS])
-_CONSUMER_PLANS = [i for i, p in enumerate(PLANS) if p.segment == "consumer"]
-_BUSINESS_PLANS = [i for i, p in enumerate(PLANS) if p.segment == "business"]
-_CONSUMER_PLAN_WEIGHTS = cumulative([15, 35, 35, 15])
-_BUSINESS_PLAN_WEIGHTS = cumulative([40, 40, 20])
 _CONSUMER_LINES = cumulative([78, 17, 5])
 
 
@@ -58,10 +51,14 @@ class DayChanges:
 
 
 class Population:
-    def __init__(self, seed: int, window: Window) -> None:
+    def __init__(self, seed: int, window: Window, market: Market) -> None:
         self.seed = seed
+        self.market = market
+        self._region_weights = cumulative([r.weight for r in market.regions])
+        self._plans = [market.segment_plans(segment) for segment in SEGMENTS]
+        self._mobile = market.numbering.mobile_first, market.numbering.mobile_size
         numbering = stream(seed, "numbering")
-        self._msisdn_offset = numbering.randrange(600_000_000)
+        self._msisdn_offset = numbering.randrange(self._mobile[1])
         self._imsi_offset = numbering.randrange(10**10)
         self._account_offset = numbering.randrange(9_000_000)
         self.cust_segment = bytearray()
@@ -95,28 +92,33 @@ class Population:
 
     # -- identifiers ------------------------------------------------------------------------
     def customer_id(self, customer: int) -> str:
-        return f"C{customer + 1:07d}"
+        return self.market.ids["customer"].format(n=customer + 1)
 
     def account_id(self, account: int) -> str:
-        return f"BA-{1_000_000 + (account * 2_750_159 + self._account_offset) % 9_000_000}"
+        n = 1_000_000 + (account * 2_750_159 + self._account_offset) % 9_000_000
+        return self.market.ids["account"].format(n=n)
 
     def subscription_id(self, line: int) -> str:
-        return f"S{line + 1:08d}"
+        return self.market.ids["subscription"].format(n=line + 1)
 
     def nsn(self, line: int) -> int:
-        """The line's national significant number: a permutation of the index over 7400000000
-        to 7999999999, so numbers look scattered yet never collide."""
-        return 7_400_000_000 + (line * 179_424_673 + self._msisdn_offset) % 600_000_000
+        """The line's national significant number: a permutation of the index over the market's
+        mobile range (its size must be prime to the multiplier), so numbers look scattered yet
+        never collide."""
+        first, size = self._mobile
+        return first + (line * 179_424_673 + self._msisdn_offset) % size
 
     def imsi(self, line: int) -> str:
-        return f"23491{(line * 4_294_967_291 + self._imsi_offset) % 10**10:010d}"
+        msin = (line * 4_294_967_291 + self._imsi_offset) % 10**10
+        return f"{self.market.imsi_prefix}{msin:010d}"
 
     def person(self, customer: int) -> Person:
         original = self.duplicate_of.get(customer, customer)
         return person(
             self.seed,
             original,
-            REGIONS[self.cust_region[original]],
+            self.market,
+            self.market.regions[self.cust_region[original]],
             self.cust_segment[original] == BUSINESS,
         )
 
@@ -153,7 +155,7 @@ class Population:
         ]
 
     def by_region(self) -> list[array]:
-        regions = [array("i") for _ in REGIONS]
+        regions = [array("i") for _ in self.market.regions]
         for line in range(self.lines):
             regions[self.line_region[line]].append(line)
         return regions
@@ -207,7 +209,7 @@ class Population:
         """A customer of a random segment and region with their accounts and lines; before the
         window (`created` < 0) some lines have since been terminated."""
         business = rng.random() < 0.15
-        region = pick(rng, _REGION_WEIGHTS)
+        region = pick(rng, self._region_weights)
         customer = self.add_customer(int(business), region, created)
         in_window = created >= 0
         if business:
@@ -219,10 +221,8 @@ class Population:
         for n in range(count):
             if n == split:
                 account = self.add_account(customer, created + rng.randrange(-created // 2 + 1))
-            if business:
-                plan = _BUSINESS_PLANS[pick(rng, _BUSINESS_PLAN_WEIGHTS)]
-            else:
-                plan = _CONSUMER_PLANS[pick(rng, _CONSUMER_PLAN_WEIGHTS)]
+            plans, weights = self._plans[int(business)]
+            plan = plans[pick(rng, weights)]
             opened = self.acct_opened[account]
             start = opened if n in (0, split) or in_window else rng.randint(opened, -1)
             line = self.add_line(rng, customer, account, region, plan, start)
@@ -286,9 +286,9 @@ class Population:
         return chosen
 
 
-def build_population(seed: int, window: Window, customers: int) -> Population:
+def build_population(seed: int, window: Window, market: Market, customers: int) -> Population:
     """The base as it stands the day before the window, then each day's organic changes."""
-    pop = Population(seed, window)
+    pop = Population(seed, window, market)
     rng = stream(seed, "population")
     for _ in range(customers):
         pop.draw_customer(rng, created=-rng.randrange(30, 3650))

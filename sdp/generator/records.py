@@ -16,22 +16,14 @@ from sdp.generator.identity import (
     billing_email,
     billing_holder,
     crm_name,
-    e164,
     human_msisdn,
     moved,
     msisdn_style,
     new_email,
-    styled_msisdn,
 )
-from sdp.generator.population import (
-    CRM_SUSPENDED,
-    NEVER,
-    SEGMENTS,
-    Population,
-)
+from sdp.generator.market import SEGMENTS
+from sdp.generator.population import CRM_SUSPENDED, NEVER, Population
 from sdp.generator.randomness import mix, stream
-from sdp.generator.tariffs import PLANS
-from sdp.generator.topology import REGIONS
 from sdp.generator.world import World
 
 Row = dict[str, object]
@@ -44,11 +36,12 @@ def business_hours(key: int, day: int, salt: int = 0) -> int:
 
 def person_on(pop: Population, customer: int, day: int) -> Person:
     """The customer as CRM knows them on `day`, after any move or email change."""
-    found = pop.person(customer)
+    found, market = pop.person(customer), pop.market
     if pop.moved_on.get(customer, NEVER) <= day:
-        found = moved(pop.seed, customer, REGIONS[pop.cust_region[customer]], found)
+        region = market.regions[pop.cust_region[customer]]
+        found = moved(pop.seed, customer, market, region, found)
     if pop.email_changed_on.get(customer, NEVER) <= day:
-        found = new_email(pop.seed, customer, found)
+        found = new_email(pop.seed, customer, market.people, found)
     return found
 
 
@@ -59,11 +52,11 @@ def customer_created(pop: Population, customer: int) -> int:
 def customer_row(
     world: World, customer: int, person: Person, updated: int, phone: str | None = None
 ) -> Row:
-    pop, window = world.population, world.window
+    pop, window, market = world.population, world.window, world.population.market
     rng = stream(world.seed, "crm-customer", customer)
     first, last = crm_name(rng, person.first), crm_name(rng, person.last)
     original = pop.duplicate_of.get(customer, customer)
-    typed_phone = human_msisdn(rng, pop.nsn(pop.cust_first_line[original]))
+    typed_phone = human_msisdn(rng, market.numbering, pop.nsn(pop.cust_first_line[original]))
     return {
         "customer_id": pop.customer_id(customer),
         "first_name": first,
@@ -71,12 +64,12 @@ def customer_row(
         "date_of_birth": person.birth.isoformat() if person.birth else None,
         "email": person.email,
         "phone": typed_phone if phone is None else phone,
-        "address_line": address_line(person),
+        "address_line": address_line(market.people, person),
         "city": person.city,
         "postcode": person.postcode,
         "segment": SEGMENTS[pop.cust_segment[original]],
-        "created_at": window.naive(customer_created(pop, customer)),
-        "updated_at": window.naive(updated),
+        "created_at": window.stamp("crm", customer_created(pop, customer)),
+        "updated_at": window.stamp("crm", updated),
     }
 
 
@@ -107,36 +100,37 @@ def subscription_row(world: World, line: int, day: int) -> Row:
     return {
         "subscription_id": pop.subscription_id(line),
         "customer_id": pop.customer_id(pop.line_customer[line]),
-        "msisdn": human_msisdn(rng, pop.nsn(line)),
-        "plan_code": PLANS[pop.line_plan[line]].code,
+        "msisdn": human_msisdn(rng, pop.market.numbering, pop.nsn(line)),
+        "plan_code": pop.market.plans[pop.line_plan[line]].code,
         "status": crm_status(pop, line, day),
         "start_date": window.date_of(start).isoformat(),
         "end_date": window.date_of(end).isoformat() if end <= day else None,
-        "updated_at": window.naive(updated),
+        "updated_at": window.stamp("crm", updated),
     }
 
 
 def account_row(world: World, account: int, day: int) -> Row:
     pop, window = world.population, world.window
+    people, numbering = pop.market.people, pop.market.numbering
     customer = pop.acct_customer[account]
     person = person_on(pop, customer, day)
     rng = stream(world.seed, "billing-account", account)
-    holder = billing_holder(rng, person.first, person.last)
+    holder = billing_holder(rng, people, person.first, person.last)
     email = billing_email(rng, person.email)
-    line, city, postcode = billing_address(rng, person)
-    style = msisdn_style(rng)
+    line, city, postcode = billing_address(rng, people, person)
+    style = msisdn_style(rng, numbering)
     billed = pop.billed_on(account, day)
     return {
         "account_id": pop.account_id(account),
         "holder_name": holder,
         "email": email,
-        "phone": styled_msisdn(msisdn_style(rng), pop.nsn(pop.cust_first_line[customer])),
+        "phone": human_msisdn(rng, numbering, pop.nsn(pop.cust_first_line[customer])),
         "billing_address": line,
         "city": city,
         "postcode": postcode,
         "status": "open" if billed else "closed",
-        "opened_at": window.iso_offset(business_hours(account, pop.acct_opened[account], 5)),
-        "msisdns": ";".join(styled_msisdn(style, pop.nsn(n)) for n in billed) or None,
+        "opened_at": window.stamp("billing", business_hours(account, pop.acct_opened[account], 5)),
+        "msisdns": ";".join(numbering.styled(style, pop.nsn(n)) for n in billed) or None,
     }
 
 
@@ -151,13 +145,13 @@ def provisioning_row(world: World, line: int, day: int) -> Row:
         status, changed = "active", start
     activated = business_hours(line, start, 7)
     return {
-        "msisdn": e164(pop.nsn(line)),
+        "msisdn": pop.market.numbering.e164(pop.nsn(line)),
         "imsi": pop.imsi(line),
-        "plan_code": PLANS[pop.oss_plan.get(line, pop.line_plan[line])].code,
+        "plan_code": pop.market.plans[pop.oss_plan.get(line, pop.line_plan[line])].code,
         "status": status,
-        "activated_at": window.iso_z(activated),
-        "deactivated_at": window.iso_z(business_hours(line, end, 8)) if end <= day else None,
-        "updated_at": window.iso_z(
-            activated if changed == start else business_hours(line, changed, 8)
+        "activated_at": window.stamp("oss", activated),
+        "deactivated_at": window.stamp("oss", business_hours(line, end, 8)) if end <= day else None,
+        "updated_at": window.stamp(
+            "oss", activated if changed == start else business_hours(line, changed, 8)
         ),
     }

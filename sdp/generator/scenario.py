@@ -22,8 +22,8 @@ import yaml
 
 from sdp.contracts import DECIMAL_PLACES, load_contract
 from sdp.generator.clock import DAY, HOUR
-from sdp.generator.tariffs import PLAN_INDEX
-from sdp.generator.topology import REGION_INDEX
+from sdp.generator.market import Market, MarketError, load_market
+from sdp.operator import FILE_VARIABLE, OperatorProfile, ProfileError, load_profile
 
 Service = Literal["voice", "sms", "data"]
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -39,7 +39,7 @@ class Defect:
     kind: ClassVar[str]
     id: str
 
-    def check(self) -> None:
+    def check(self, market: Market) -> None:
         """Rules beyond the field types; raises ValueError with the reason."""
 
     def first_day(self) -> int:
@@ -51,8 +51,8 @@ class Defect:
 class OnDay(Defect):
     day: int
 
-    def check(self) -> None:
-        super().check()
+    def check(self, market: Market) -> None:
+        super().check(market)
         if self.day < 1:
             raise ValueError("day counts from 1, the window's first day")
 
@@ -67,8 +67,8 @@ class Windowed(OnDay):
     start: str
     hours: float
 
-    def check(self) -> None:
-        super().check()
+    def check(self, market: Market) -> None:
+        super().check(market)
         if not _CLOCK.match(self.start):
             raise ValueError(f"start {self.start!r} is not a time of day HH:MM")
         if self.hours <= 0:
@@ -81,14 +81,16 @@ class Windowed(OnDay):
         return begin, begin + round(self.hours * HOUR)
 
 
-def _known_plan(code: str | None) -> None:
-    if code is not None and code not in PLAN_INDEX:
-        raise ValueError(f"plan_code {code!r} is not in the catalogue ({', '.join(PLAN_INDEX)})")
+def _known_plan(market: Market, code: str | None) -> None:
+    if code is not None and code not in market.plan_index:
+        known = ", ".join(market.plan_index)
+        raise ValueError(f"plan_code {code!r} is not in market {market.name}'s catalogue ({known})")
 
 
-def _known_region(code: str) -> None:
-    if code not in REGION_INDEX:
-        raise ValueError(f"region {code!r} is not one of {', '.join(REGION_INDEX)}")
+def _known_region(market: Market, code: str) -> None:
+    if code not in market.region_index:
+        known = ", ".join(market.region_index)
+        raise ValueError(f"region {code!r} is not one of market {market.name}'s ({known})")
 
 
 def _fraction(value: float) -> None:
@@ -113,9 +115,9 @@ class WrongTariff(OnDay):
     service_type: Service
     unit_price: Decimal
 
-    def check(self) -> None:
-        super().check()
-        _known_plan(self.plan_code)
+    def check(self, market: Market) -> None:
+        super().check(market)
+        _known_plan(market, self.plan_code)
         if self.unit_price < 0:
             raise ValueError("unit_price must not be negative")
 
@@ -129,8 +131,8 @@ class MediationReplay(Windowed):
     network_element_id: str
     fraction: float = 1.0
 
-    def check(self) -> None:
-        super().check()
+    def check(self, market: Market) -> None:
+        super().check(market)
         _fraction(self.fraction)
 
 
@@ -143,11 +145,11 @@ class UsageSelector(Windowed):
     plan_code: str | None = None
     service_type: Service | None = None
 
-    def check(self) -> None:
-        super().check()
+    def check(self, market: Market) -> None:
+        super().check(market)
         if self.network_element_id is None and self.plan_code is None:
             raise ValueError("give network_element_id and/or plan_code")
-        _known_plan(self.plan_code)
+        _known_plan(market, self.plan_code)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,8 +167,8 @@ class LateBilling(UsageSelector):
     delay_hours: float
     fraction: float = 1.0
 
-    def check(self) -> None:
-        super().check()
+    def check(self, market: Market) -> None:
+        super().check(market)
         _fraction(self.fraction)
         if self.delay_hours <= 24:
             raise ValueError("delay_hours must exceed 24: that is what makes usage late")
@@ -185,9 +187,9 @@ class UnbilledProvisioning(Defect):
     missing_from: Literal["billing", "crm_and_billing"] = "billing"
     day: int | None = None
 
-    def check(self) -> None:
-        _known_region(self.region)
-        _known_plan(self.plan_code)
+    def check(self, market: Market) -> None:
+        _known_region(market, self.region)
+        _known_plan(market, self.plan_code)
         if self.lines < 1:
             raise ValueError("lines must be at least 1")
         if self.day is not None and self.day < 1:
@@ -208,8 +210,8 @@ class SubscriptionMismatch(Defect):
     status_mismatch: int = 0
     billed_not_on_network: int = 0
 
-    def check(self) -> None:
-        _known_region(self.region)
+    def check(self, market: Market) -> None:
+        _known_region(market, self.region)
         counts = (self.plan_mismatch, self.status_mismatch, self.billed_not_on_network)
         if min(counts) < 0 or sum(counts) == 0:
             raise ValueError(
@@ -228,7 +230,7 @@ class GlMismatch(Defect):
     delta: Decimal | None = None
     period: str | None = None
 
-    def check(self) -> None:
+    def check(self, market: Market) -> None:
         if self.mode == "amount" and (self.delta is None or self.delta == 0):
             raise ValueError("mode amount needs a non-zero delta")
         if self.mode == "missing" and self.delta is not None:
@@ -246,7 +248,7 @@ class DuplicateCustomers(Defect):
     count: int
     day: int | None = None
 
-    def check(self) -> None:
+    def check(self, market: Market) -> None:
         if self.count < 1:
             raise ValueError("count must be at least 1")
         if self.day is not None and self.day < 1:
@@ -264,8 +266,8 @@ class BadContactData(OnDay):
     emails: int = 0
     phones: int = 0
 
-    def check(self) -> None:
-        super().check()
+    def check(self, market: Market) -> None:
+        super().check(market)
         if min(self.emails, self.phones) < 0 or self.emails + self.phones == 0:
             raise ValueError("give a positive count of emails and/or phones")
 
@@ -294,8 +296,8 @@ class LateBatch(OnDay):
     delay_hours: float
     network_element_id: str | None = None
 
-    def check(self) -> None:
-        super().check()
+    def check(self, market: Market) -> None:
+        super().check(market)
         _known_entity(self.source, self.entity)
         _element_feed(self.source, self.entity, self.network_element_id, required=True)
         if self.delay_hours <= 0:
@@ -314,8 +316,8 @@ class SchemaDrift(OnDay):
     add: dict[str, str] = field(default_factory=dict)
     network_element_id: str | None = None
 
-    def check(self) -> None:
-        super().check()
+    def check(self, market: Market) -> None:
+        super().check(market)
         _known_entity(self.source, self.entity)
         _element_feed(self.source, self.entity, self.network_element_id, required=False)
         if not self.rename and not self.add:
@@ -361,6 +363,11 @@ class Scenario:
     customers: int
     traffic: float
     defects: tuple[Defect, ...]
+    market: Market
+    # the operator whose feeds these are: the scenario's own `operator:` file, else the
+    # platform's profile
+    profile: OperatorProfile
+    operator_file: Path | None
 
     def error(self, defect: Defect, reason: str) -> ScenarioError:
         return ScenarioError(f"{self.path}: defect {defect.id!r} ({defect.kind}): {reason}")
@@ -412,7 +419,9 @@ def _decimal(value: Any, name: str) -> Decimal:
     return number
 
 
-def _defect(raw: Any, position: int, ordinals: dict[str, int], path: Path) -> Defect:
+def _defect(
+    raw: Any, position: int, ordinals: dict[str, int], path: Path, market: Market
+) -> Defect:
     where = f"{path}: defect #{position}"
     if not isinstance(raw, Mapping):
         raise ScenarioError(f"{where}: a defect is a mapping with a kind")
@@ -443,7 +452,7 @@ def _defect(raw: Any, position: int, ordinals: dict[str, int], path: Path) -> De
                 continue
             values[name] = _convert(raw[name], hints[name], name)
         defect = cls(**values)
-        defect.check()
+        defect.check(market)
     except ValueError as exc:
         raise ScenarioError(f"{where}: {exc}") from exc
     return defect
@@ -458,6 +467,39 @@ def _top(document: Mapping[str, Any], key: str, hint: Any, path: Path) -> Any:
         raise ScenarioError(f"{path}: {exc}") from exc
 
 
+def _profile(document: Mapping[str, Any], path: Path) -> tuple[Path | None, OperatorProfile]:
+    """The scenario's operator: its `operator:` file (relative to the scenario; the
+    environment's SDP_OPERATOR_* do not apply, the file describes that operator), else the
+    platform's profile."""
+    named = document.get("operator")
+    if named is None:
+        return None, load_profile()
+    if not isinstance(named, str):
+        raise ScenarioError(f"{path}: operator must be the path of an operator profile file")
+    file = (path.parent / named).resolve()
+    if not file.is_file():
+        raise ScenarioError(f"{path}: operator {named!r}: no file {file}")
+    try:
+        return file, load_profile({FILE_VARIABLE: str(file)})
+    except ProfileError as exc:
+        raise ScenarioError(f"{path}: {exc}") from exc
+
+
+def _market(document: Mapping[str, Any], path: Path, profile: OperatorProfile) -> Market:
+    """The scenario's `market:`, by default the one of the profile's country."""
+    name = document.get("market", profile.country.lower())
+    try:
+        market = load_market(str(name))
+    except MarketError as exc:
+        raise ScenarioError(f"{path}: {exc}") from exc
+    if market.country != profile.country:
+        raise ScenarioError(
+            f"{path}: market {name} is of {market.country} but the operator profile's country "
+            f"is {profile.country} (from {profile.sources.get('country', '?')})"
+        )
+    return market
+
+
 def load_scenario(path: Path) -> Scenario:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -465,7 +507,10 @@ def load_scenario(path: Path) -> Scenario:
         raise ScenarioError(f"{path}: cannot read the scenario: {exc}") from exc
     if not isinstance(document, Mapping):
         raise ScenarioError(f"{path}: a scenario is a mapping (name, seed, start, ...)")
-    known = {"name", "description", "seed", "start", "days", "customers", "traffic", "defects"}
+    known = {
+        "name", "description", "seed", "start", "days", "customers", "traffic", "defects",
+        "market", "operator",
+    }  # fmt: skip
     unknown = sorted(set(document) - known)
     if unknown:
         raise ScenarioError(f"{path}: unknown key(s) {', '.join(unknown)}")
@@ -480,8 +525,10 @@ def load_scenario(path: Path) -> Scenario:
     raw_defects = document.get("defects") or []
     if not isinstance(raw_defects, list):
         raise ScenarioError(f"{path}: defects must be a list")
+    operator_file, profile = _profile(document, path)
+    market = _market(document, path, profile)
     ordinals: dict[str, int] = {}
-    defects = tuple(_defect(raw, n, ordinals, path) for n, raw in enumerate(raw_defects, 1))
+    defects = tuple(_defect(raw, n, ordinals, path, market) for n, raw in enumerate(raw_defects, 1))
     ids = [d.id for d in defects]
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if repeated:
@@ -495,6 +542,9 @@ def load_scenario(path: Path) -> Scenario:
         customers=_top(document, "customers", int, path),
         traffic=_top(document, "traffic", float, path),
         defects=defects,
+        market=market,
+        profile=profile,
+        operator_file=operator_file,
     )
     check_sizes(scenario)
     return scenario

@@ -14,53 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from sdp.generator.market import Market
 from sdp.generator.randomness import stream
 
-
-@dataclass(frozen=True)
-class Region:
-    code: str
-    name: str
-    weight: float  # share of the customers living there
-    cities: tuple[tuple[str, tuple[str, ...]], ...]  # city, its postcode areas
-
-
-REGIONS = (
-    Region("LON", "Greater London", 0.30, (("London", ("E", "N", "SE", "SW", "W", "NW", "EC")),)),
-    Region(
-        "NWE",
-        "North West",
-        0.16,
-        (
-            ("Manchester", ("M",)),
-            ("Salford", ("M",)),
-            ("Stockport", ("SK",)),
-            ("Liverpool", ("L",)),
-        ),
-    ),
-    Region(
-        "MID",
-        "Midlands",
-        0.16,
-        (("Birmingham", ("B",)), ("Coventry", ("CV",)), ("Wolverhampton", ("WV",))),
-    ),
-    Region(
-        "SCO",
-        "Scotland",
-        0.12,
-        (("Glasgow", ("G",)), ("Edinburgh", ("EH",)), ("Aberdeen", ("AB",))),
-    ),
-    Region(
-        "SWE", "South West", 0.10, (("Bristol", ("BS",)), ("Bath", ("BA",)), ("Exeter", ("EX",)))
-    ),
-    Region(
-        "YRK",
-        "Yorkshire",
-        0.16,
-        (("Leeds", ("LS",)), ("Sheffield", ("S",)), ("York", ("YO",)), ("Bradford", ("BD",))),
-    ),
-)
-REGION_INDEX = {region.code: i for i, region in enumerate(REGIONS)}
 # the service whose CDRs each mediated core element produces
 CDR_ELEMENT_SERVICE = {"msc": "voice", "smsc": "sms", "pgw": "data"}
 VENDORS = ("Ericsson", "Nokia", "Huawei", "Samsung", "ZTE")
@@ -95,7 +51,7 @@ class Topology:
         return tuple(e for e in self.elements if e.type in CDR_ELEMENT_SERVICE)
 
 
-def build_topology(seed: int, lines_by_region: Mapping[str, int]) -> Topology:
+def build_topology(seed: int, market: Market, lines_by_region: Mapping[str, int]) -> Topology:
     rng = stream(seed, "topology")
     elements: list[Element] = []
     cells: dict[str, tuple[str, ...]] = {}
@@ -105,16 +61,17 @@ def build_topology(seed: int, lines_by_region: Mapping[str, int]) -> Topology:
     def commissioned(earliest: int) -> date:
         return date(earliest, 1, 1) + timedelta(days=rng.randrange(365 * 3))
 
-    for region in REGIONS:
+    name = market.element
+    for region in market.regions:
         code = region.code
         lines = lines_by_region.get(code, 0)
-        core_site = f"{code}-CORE"
+        core_site = name("core_site", code)
         vendor = VENDORS[rng.randrange(len(VENDORS))]
-        mscs = [f"MSC-{code}-{n:02d}" for n in range(1, 2 + lines // LINES_PER_MSC)]
+        mscs = [name("msc", code, n) for n in range(1, 2 + lines // LINES_PER_MSC)]
         for msc in mscs:
             elements.append(Element(msc, "msc", vendor, code, core_site, None, commissioned(2014)))
-        smsc[code], pgw[code] = f"SMSC-{code}-01", f"PGW-{code}-01"
-        sgsn = f"SGSN-{code}-01"
+        smsc[code], pgw[code] = name("smsc", code), name("pgw", code)
+        sgsn = name("sgsn", code)
         elements.append(
             Element(smsc[code], "smsc", vendor, code, core_site, None, commissioned(2014))
         )
@@ -127,15 +84,15 @@ def build_topology(seed: int, lines_by_region: Mapping[str, int]) -> Topology:
         radio_vendor = VENDORS[rng.randrange(len(VENDORS))]
         region_cells = []
         for site in range(1, max(MIN_SITES, math.ceil(lines / LINES_PER_SITE)) + 1):
-            site_id = f"{code}-S{site:04d}"
+            site_id = name("cell_site", code, site)
             msc = mscs[site % len(mscs)]
-            enb = f"ENB-{code}-{site:04d}"
+            enb = name("enodeb", code, site)
             elements.append(
                 Element(enb, "enodeb", radio_vendor, code, site_id, msc, commissioned(2016))
             )
             region_cells.append(enb)
             if rng.random() < 0.5:
-                gnb = f"GNB-{code}-{site:04d}"
+                gnb = name("gnodeb", code, site)
                 elements.append(
                     Element(gnb, "gnodeb", radio_vendor, code, site_id, msc, commissioned(2021))
                 )

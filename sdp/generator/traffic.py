@@ -14,7 +14,6 @@ from array import array
 from sdp.generator.clock import DAY, HOUR
 from sdp.generator.population import OFF_NETWORK
 from sdp.generator.randomness import cumulative, pick, poisson, stream
-from sdp.generator.topology import REGIONS
 from sdp.generator.world import World
 
 VOICE, SMS, DATA = 0, 1, 2
@@ -27,8 +26,7 @@ SMS_FAILED = 0.03
 DATA_RESULTS = cumulative([98.5, 0, 0, 0.5, 1.0])
 HOME_CELL_SHARE = 0.85
 MOBILE_CALLED_SHARE = 0.75
-LANDLINE_AREAS = ("20", "161", "121", "141", "113", "117", "131", "114", "1632")
-# relative activity per hour of the day (UTC = UK winter time)
+# relative activity per hour of the operator's (local) day
 VOICE_HOURS = cumulative(
     [0.5, 0.25, 0.15, 0.12, 0.15, 0.4, 1.2, 2.8, 4.2, 5.0, 5.4, 5.6,
      6.0, 5.6, 5.3, 5.5, 6.0, 6.6, 7.2, 7.6, 7.0, 5.6, 3.6, 1.8]
@@ -46,7 +44,7 @@ Cdr = tuple[int, int, int, int, int | None, str | None, int, str | None, str]
 
 def region_day(world: World, day: int, region: int, lines: array) -> dict[str, list[Cdr]]:
     pop, topo = world.population, world.topology
-    code = REGIONS[region].code
+    code = world.market.regions[region].code
     cells = topo.cells[code]
     n_cells = len(cells)
     msc_of = topo.cell_msc
@@ -62,7 +60,13 @@ def region_day(world: World, day: int, region: int, lines: array) -> dict[str, l
     day0 = day * DAY
     start, end, suspend = pop.line_start, pop.line_end, pop.line_suspend
     flags, activity, home_cell = pop.line_flags, pop.line_activity, pop.line_cell
-    areas = len(LANDLINE_AREAS)
+    numbering = world.market.numbering
+    cc = numbering.calling_code
+    landline_areas, landline_length = numbering.landline_areas, numbering.landline_length
+    areas = len(landline_areas)
+    mobile = f"+{cc}{numbering.called_mobile_prefix}"
+    mobile_digits = numbering.called_mobile_digits
+    mobile_range = 10**mobile_digits
     for line in lines:
         if not start[line] < day < end[line] or day >= suspend[line] or flags[line] & OFF_NETWORK:
             continue
@@ -84,16 +88,16 @@ def region_day(world: World, day: int, region: int, lines: array) -> dict[str, l
                 else:
                     duration = 0
                 if rand() < MOBILE_CALLED_SHARE:
-                    called = f"+447{int(rand() * 1e9):09d}"
+                    called = f"{mobile}{int(rand() * mobile_range):0{mobile_digits}d}"
                 else:
-                    area = LANDLINE_AREAS[int(rand() * areas)]
-                    rest = 10 - len(area)
-                    called = f"+44{area}{int(rand() * 10**rest):0{rest}d}"
+                    area = landline_areas[int(rand() * areas)]
+                    rest = landline_length - len(area)
+                    called = f"+{cc}{area}{int(rand() * 10**rest):0{rest}d}"
                 out[msc_of[cell]].append((t, line, k, VOICE, duration, None, result, called, cell))
             elif kind < sms_share:
                 t = day0 + pick(rng, VOICE_HOURS) * HOUR + int(rand() * HOUR)
                 result = FAILED if rand() < SMS_FAILED else ANSWERED
-                called = f"+447{int(rand() * 1e9):09d}"
+                called = f"{mobile}{int(rand() * mobile_range):0{mobile_digits}d}"
                 sms_out.append((t, line, k, SMS, None, None, result, called, cell))
             else:
                 t = day0 + pick(rng, DATA_HOURS) * HOUR + int(rand() * HOUR)

@@ -20,7 +20,6 @@ from sdp.generator.population import NO_BILLING
 from sdp.generator.randomness import stream
 from sdp.generator.rating import SERVICES, UNITS, rate
 from sdp.generator.records import Row
-from sdp.generator.tariffs import PLANS
 from sdp.generator.traffic import SMS
 from sdp.generator.usage_defects import LATE, REPLAY, UNBILLED, WRONG_PRICE, Rule
 from sdp.generator.world import World
@@ -36,12 +35,17 @@ class UsageBiller:
         self.landing = landing
         self.ghost_usage = lines.ghost_usage
         self.runs = world.window.bill_runs()
+        self._stamp = world.window.stamper("billing")
+        self._plans = world.market.plans
+        numbering = world.market.numbering
+        self._msisdn = lambda nsn: numbering.styled(numbering.rating, nsn)
         size = world.population.accounts * len(SERVICES)
         # period -> per account and service, ten-thousandths on that period's invoices
         self.invoiced = {run.period: array("q", bytes(8 * size)) for run in self.runs}
         self._day = 0
         self._seq = 0
-        self._prefix = ""
+        self._on = ""
+        self._usage_ids = world.market.ids["usage"]
         self._out: Batch | None = None
         self._late: list[tuple[Row, Rule, int]] = []
         self._replays: list[tuple[Row, int]] = []
@@ -50,13 +54,13 @@ class UsageBiller:
     def open_day(self, day: int) -> None:
         self._day, self._seq = day, 0
         self._late, self._replays = [], []
-        self._prefix = f"U{self.world.window.date_of(day):%Y%m%d}-"
+        self._on = f"{self.world.window.date_of(day):%Y%m%d}"
         self._rng = stream(self.world.seed, "rating", self.world.window.date_of(day).isoformat())
         self._out = self.landing.open("billing", "usage", self._day)
 
     def _usage_id(self) -> str:
         self._seq += 1
-        return f"{self._prefix}{self._seq:08d}"
+        return self._usage_ids.format(date=self._on, n=self._seq)
 
     def _count(self, account: int, service: int, t: int, rated_at: int, amount: Decimal) -> None:
         for run in self.runs:
@@ -76,7 +80,7 @@ class UsageBiller:
         rule: Rule | None,
     ) -> None:
         """Rate one delivered CDR; `amount` is the rating rule's, `rule` the defect that took it."""
-        pop, window = self.world.population, self.world.window
+        pop = self.world.population
         if pop.line_flags[line] & NO_BILLING:
             tally = self.ghost_usage[line]
             tally.count("cdrs")
@@ -105,14 +109,14 @@ class UsageBiller:
             "usage_id": self._usage_id(),
             "cdr_id": cdr_id,
             "account_id": pop.account_id(account),
-            "msisdn": f"44{pop.nsn(line)}",
-            "event_time": window.iso_offset(t),
+            "msisdn": self._msisdn(pop.nsn(line)),
+            "event_time": self._stamp(t),
             "service_type": SERVICES[service],
             "quantity": str(quantity),
             "unit": UNITS[SERVICES[service]],
-            "plan_code": PLANS[plan].code,
+            "plan_code": self._plans[plan].code,
             "rated_amount": str(billed),
-            "rated_at": window.iso_offset(rated_at),
+            "rated_at": self._stamp(rated_at),
         }
         if rule is not None and action == LATE:
             self._late.append((row, rule, rated_at))
@@ -130,10 +134,9 @@ class UsageBiller:
     def close_day(self) -> None:
         """Append the replayed copies (rated last), then land the late-rated usage apart, once
         its last row has been rated."""
-        window = self.world.window
         assert self._out is not None
         for row, rerated in self._replays:
-            copy = {**row, "usage_id": self._usage_id(), "rated_at": window.iso_offset(rerated)}
+            copy = {**row, "usage_id": self._usage_id(), "rated_at": self._stamp(rerated)}
             self._out.write(copy)
         self._out.close()
         if not self._late:

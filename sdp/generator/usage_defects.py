@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from sdp.generator.clock import DAY, Window
 from sdp.generator.incidents import Incident, Tally
+from sdp.generator.market import Market
 from sdp.generator.rating import SERVICES
 from sdp.generator.scenario import (
     CdrDrop,
@@ -24,7 +25,6 @@ from sdp.generator.scenario import (
     UsageSelector,
     WrongTariff,
 )
-from sdp.generator.tariffs import PLAN_INDEX, PLANS
 from sdp.generator.topology import CDR_ELEMENT_SERVICE, Topology
 
 NORMAL, DROP, UNBILLED, LATE, WRONG_PRICE, REPLAY = range(6)
@@ -86,11 +86,14 @@ class CdrDefects:
         self,
         window: Window,
         topology: Topology,
+        market: Market,
         specs: list[Defect],
     ) -> None:
         """`specs` are checked: their elements are mediated ones."""
         self.window = window
         self.topology = topology
+        self.plans = market.plans
+        self.plan_index = market.plan_index
         rules = [self._rule(spec) for spec in specs]
         order = (DROP, UNBILLED, LATE, WRONG_PRICE, REPLAY)
         self.rules = sorted(rules, key=lambda r: order.index(r.action))
@@ -104,7 +107,7 @@ class CdrDefects:
                 (spec.day - 1) * DAY,
                 end_of_window,
                 None,
-                PLAN_INDEX[spec.plan_code],
+                self.plan_index[spec.plan_code],
                 SERVICES.index(spec.service_type),
                 price=spec.unit_price,
             )
@@ -117,7 +120,7 @@ class CdrDefects:
             action = DROP if isinstance(spec, CdrDrop) else REPLAY
             fraction = spec.fraction if isinstance(spec, MediationReplay) else 1.0
             return Rule(action, spec, begin, end, element.id, ANY, service, fraction)
-        plan = ANY if spec.plan_code is None else PLAN_INDEX[spec.plan_code]
+        plan = ANY if spec.plan_code is None else self.plan_index[spec.plan_code]
         service = ANY if spec.service_type is None else SERVICES.index(spec.service_type)
         if service == ANY and spec.network_element_id is not None:
             element_type = self.topology.by_id[spec.network_element_id].type
@@ -188,7 +191,7 @@ class CdrDefects:
                 impact_basis=basis,
                 network_element_id=rule.element,
                 region=element.region if element else None,
-                plan_code=PLANS[rule.plan].code if rule.plan != ANY else None,
+                plan_code=self.plans[rule.plan].code if rule.plan != ANY else None,
                 service_type=SERVICES[rule.service] if rule.service != ANY else None,
                 detail={**detail, **counts},
             )

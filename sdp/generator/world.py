@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sdp.generator.clock import Window
+from sdp.generator.market import Market
 from sdp.generator.population import Population
 from sdp.generator.tariffs import TariffBook
 from sdp.generator.topology import Topology
@@ -13,6 +14,8 @@ from sdp.generator.topology import Topology
 @dataclass(frozen=True)
 class World:
     seed: int
+    market: Market
+    currency: str  # the operator profile's: tariffs, invoices and GL are in it
     window: Window
     traffic: float  # mean CDRs per active line and day
     population: Population
