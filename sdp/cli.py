@@ -20,7 +20,14 @@ from pathlib import Path
 import click
 import psycopg
 
-from sdp.operator import DEFAULT_FILE, FILE_VARIABLE, SETTINGS, ProfileError, load_profile
+from sdp.operator import (
+    DEFAULT_FILE,
+    FILE_VARIABLE,
+    SETTINGS,
+    OperatorProfile,
+    ProfileError,
+    load_profile,
+)
 from sdp.settings import VARIABLES, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -350,6 +357,20 @@ def config() -> None:
         click.echo(f"{setting.variable:<24} {value}  (from {source})\n{'':<24} {setting.meaning}")
 
 
+def _warn_other_operator(theirs: OperatorProfile, file: Path) -> None:
+    """A scenario of another operator than the platform's: say how to build it."""
+    ours = load_profile()
+    key = ("country", "currency", "timezone", "late_billing_hours", "bill_run_cutoff_hour")
+    if all(getattr(ours, k) == getattr(theirs, k) for k in key):
+        return
+    click.echo(
+        f"note: this scenario's operator ({theirs.country} {theirs.currency} {theirs.timezone},"
+        f" {file}) is not the platform's ({ours.country} {ours.currency} {ours.timezone});"
+        f" build and score it with {FILE_VARIABLE}={file}",
+        err=True,
+    )
+
+
 @main.command()
 @click.option(
     "--scenario",
@@ -376,9 +397,12 @@ def generate(scenario, seed, customers, days, traffic, start, landing, force, an
     from sdp.generator.scenario import ScenarioError, load_scenario
 
     try:
-        load_scenario(scenario)  # a broken scenario must not wipe the landing it would replace
+        # a broken scenario must not wipe the landing it would replace
+        spec = load_scenario(scenario)
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from exc
+    if spec.operator_file is not None:
+        _warn_other_operator(spec.profile, spec.operator_file)
     root = landing or _settings().landing
     stamp = root / ".generated.json"
     request = {

@@ -8,6 +8,7 @@ truth to what is actually in them.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import re
@@ -17,7 +18,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import phonenumbers
 import pytest
 
 from sdp.contracts import load_contract
@@ -25,10 +28,12 @@ from sdp.generator import generate
 from sdp.generator.rating import billable_quantity, expected_amount, rate, round_money, tariff_at
 from sdp.generator.scenario import DEFECT_KINDS, ScenarioError
 from sdp.landing import MANIFEST_SUFFIX, iter_manifests, read_manifest
+from sdp.numbering import normalize
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "scenarios" / "default.yaml"
-CLEAN = ROOT / "scenarios" / "clean.yaml"
+# the clean variants of both operators: the UK one and the French one (another market)
+CLEAN = {"gb": ROOT / "scenarios" / "clean.yaml", "fr": ROOT / "scenarios" / "fr-clean.yaml"}
 CUSTOMERS = 300
 EMAIL = re.compile(r"^[^@\s]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$")
 
@@ -40,10 +45,10 @@ def default_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def clean_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("clean")
-    generate(CLEAN, root, customers=CUSTOMERS)
+@pytest.fixture(scope="module", params=sorted(CLEAN))
+def clean_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp(f"clean-{request.param}")
+    generate(CLEAN[request.param], root, customers=CUSTOMERS)
     return root
 
 
@@ -93,18 +98,24 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace(" ", "T"))
 
 
-def e164(text: str) -> str | None:
-    """A UK mobile number as people type it, in E.164; None when it is not one."""
-    digits = re.sub(r"[\s\-]", "", text)
-    digits = "0" + digits[3:] if digits.startswith("(0)") else digits.replace("(0)", "")
-    if not re.fullmatch(r"\+?\d+", digits):
-        return None
-    digits = digits.lstrip("+")
-    if digits.startswith("00"):
-        digits = digits[2:]
-    if digits.startswith("0"):
-        digits = "44" + digits[1:]
-    return f"+{digits}" if re.fullmatch(r"447\d{9}", digits) else None
+@functools.cache
+def country(root: Path) -> str:
+    return truth(root)["operator"]["country"]
+
+
+def e164(text: str, home: str) -> str | None:
+    """A number as people type it, in E.164 by the platform's own normalization (the one
+    definition of numbers: a possible length, allocated or not); None when it is not a number
+    of the home calling code."""
+    found = normalize(text, home)
+    code = f"+{phonenumbers.country_code_for_region(home)}"
+    return found.e164 if found.e164 and found.e164.startswith(code) else None
+
+
+def window_days(root: Path) -> list[date]:
+    """The window's days, the operator's (the truth writes the window in its zone)."""
+    first = at(truth(root)["window"]["start"]).date()
+    return [first + timedelta(days=n) for n in range(truth(root)["sizes"]["days"])]
 
 
 @dataclass(frozen=True)
@@ -129,9 +140,19 @@ def tariffs(root: Path) -> list[TariffRow]:
     ]
 
 
-def rule_amount(cdr: dict, plan: str, book: list[TariffRow]) -> Decimal | None:
-    """What the DESIGN rating rule charges for a CDR on `plan`."""
-    tariff = tariff_at(book, plan, cdr["service_type"], at(cdr["event_time"]).date())
+def local_date(root: Path, text: str) -> date:
+    """The operator's date of a timestamp: with an offset converted to the profile's zone,
+    without one already local."""
+    moment = at(text)
+    zone = ZoneInfo(truth(root)["operator"]["timezone"])
+    return (moment.astimezone(zone) if moment.tzinfo else moment).date()
+
+
+def rule_amount(root: Path, cdr: dict, plan: str, book: list[TariffRow]) -> Decimal | None:
+    """What the DESIGN rating rule charges for a CDR on `plan` (the tariff of the operator's
+    day of the event)."""
+    on = local_date(root, cdr["event_time"])
+    tariff = tariff_at(book, plan, cdr["service_type"], on)
     assert tariff is not None
     return expected_amount(
         cdr["service_type"],
@@ -214,13 +235,14 @@ def test_landed_at_follows_the_partition_not_the_clock(clean_run: Path) -> None:
 
 
 def test_reference_data_is_a_snapshot_then_daily_changes(clean_run: Path) -> None:
-    start = date(2026, 10, 27)
+    window = window_days(clean_run)
+    start = window[0]
     daily = [("crm", "customers"), ("crm", "subscriptions"), ("billing", "accounts")]
     for source, entity in [*daily, ("oss", "provisioning")]:
         days = sorted(
             read_manifest(p).partition_date for p in iter_manifests(clean_run, source, entity)
         )
-        assert days == [(start + timedelta(days=n)).isoformat() for n in range(7)], entity
+        assert days == [day.isoformat() for day in window], entity
         sizes = [len(r) for _, r in batches(clean_run, source, entity)]
         assert sizes[0] > 10 * max(sizes[1:]), entity
     for source, entity in [("erp", "tariff_plans"), ("oss", "network_elements")]:
@@ -257,7 +279,7 @@ def test_msisdns_are_e164_on_the_network_and_typed_in_crm_and_billing(default_ru
     typed = [r["msisdn"] for r in rows(default_run, "crm", "subscriptions")]
     shapes = Counter(re.sub(r"\d", "9", m) for m in typed)
     assert len(shapes) >= 5
-    assert all(e164(m) for m in typed)
+    assert all(e164(m, country(default_run)) for m in typed)
     billed = [
         m
         for r in rows(default_run, "billing", "accounts")
@@ -294,7 +316,9 @@ def test_traffic_has_a_night_trough_an_evening_peak_and_a_call_result_mix(clean_
     shares = Counter(r["service_type"] for r in cdrs)
     assert shares["data"] > shares["voice"] > shares["sms"]
     lines = {r["msisdn"] for r in rows(clean_run, "oss", "provisioning") if r["status"] == "active"}
-    assert 9 < len(cdrs) / len(lines) / 7 < 15  # around 12 CDRs per active line and day
+    sizes = truth(clean_run)["sizes"]
+    per_line_and_day = len(cdrs) / len(lines) / sizes["days"]
+    assert 0.75 < per_line_and_day / sizes["traffic"] < 1.25  # the scenario's traffic
 
 
 def test_a_price_changes_inside_the_window(clean_run: Path) -> None:
@@ -307,7 +331,8 @@ def test_a_price_changes_inside_the_window(clean_run: Path) -> None:
         and a.valid_to == b.valid_from
     ]
     assert changed
-    assert all(date(2026, 10, 27) < b.valid_from < date(2026, 11, 3) for _, b in changed)
+    window = window_days(clean_run)
+    assert all(window[0] < b.valid_from <= window[-1] for _, b in changed)
     assert all(a.unit_price != b.unit_price for a, b in changed)
 
 
@@ -320,7 +345,8 @@ def test_billing_accounts_hold_the_crm_customer_typed_differently(clean_run: Pat
     for customer_id, account_id in pairs:
         customer, account = customers[customer_id], accounts[account_id]
         assert customer["email"].lower() == account["email"].lower()
-        assert e164(customer["phone"]) == e164(account["phone"])
+        home = country(clean_run)
+        assert e164(customer["phone"], home) == e164(account["phone"], home)
         name = f"{customer['first_name']} {customer['last_name']}"
         typed_differently += (name, customer["phone"], customer["postcode"]) != (
             account["holder_name"],
@@ -356,10 +382,12 @@ def test_clean_every_billable_cdr_is_billed_once_on_time_at_the_rules_price(
     for cdr_id, cdr in cdrs.items():
         row = rated.get(cdr_id)
         if row is None:
-            assert rule_amount(cdr, "SIMO-5GB", book) is None, cdr_id
+            assert rule_amount(clean_run, cdr, book[0].plan_code, book) is None, cdr_id
             continue
         billable += 1
-        assert Decimal(row["rated_amount"]) == rule_amount(cdr, row["plan_code"], book), cdr_id
+        assert Decimal(row["rated_amount"]) == rule_amount(
+            clean_run, cdr, row["plan_code"], book
+        ), cdr_id
         delay = at(row["rated_at"]) - at(cdr["event_time"])
         assert timedelta(0) < delay <= timedelta(hours=24)
     assert billable == len(usage)
@@ -369,14 +397,15 @@ def test_clean_every_billable_cdr_is_billed_once_on_time_at_the_rules_price(
 def test_clean_systems_agree_on_every_line(clean_run: Path) -> None:
     provisioning = latest(clean_run, "oss", "provisioning")
     subscriptions = latest(clean_run, "crm", "subscriptions")
-    crm = {e164(s["msisdn"]): s for s in subscriptions.values()}
+    home = country(clean_run)
+    crm = {e164(s["msisdn"], home): s for s in subscriptions.values()}
     assert set(crm) == set(provisioning)
     status = {"active": "active", "suspended": "barred", "terminated": "deprovisioned"}
     for msisdn, line in provisioning.items():
         assert crm[msisdn]["plan_code"] == line["plan_code"]
         assert status[crm[msisdn]["status"]] == line["status"]
     billed = {
-        e164(m)
+        e164(m, home)
         for a in latest(clean_run, "billing", "accounts").values()
         if a["msisdns"]
         for m in a["msisdns"].split(";")
@@ -388,7 +417,7 @@ def test_clean_systems_agree_on_every_line(clean_run: Path) -> None:
 def test_clean_contact_data_is_valid(clean_run: Path) -> None:
     for customer in latest(clean_run, "crm", "customers").values():
         assert EMAIL.match(customer["email"]), customer
-        assert e164(customer["phone"]), customer
+        assert e164(customer["phone"], country(clean_run)), customer
 
 
 def test_clean_gl_ties_out_to_the_invoices(clean_run: Path) -> None:
@@ -481,7 +510,7 @@ def test_wrong_tariff_rows_are_exactly_the_incidents(default_run: Path) -> None:
     cdrs = cdrs_by_id(default_run)
     differing = []
     for usage in rows(default_run, "billing", "usage"):
-        expected = rule_amount(cdrs[usage["cdr_id"]], usage["plan_code"], book)
+        expected = rule_amount(default_run, cdrs[usage["cdr_id"]], usage["plan_code"], book)
         assert expected is not None  # billing rates billable CDRs only
         if Decimal(usage["rated_amount"]) != expected:
             differing.append((usage, Decimal(usage["rated_amount"]) - expected))
@@ -503,7 +532,7 @@ def test_unbilled_cdrs_have_no_usage(default_run: Path) -> None:
     billed = {u["cdr_id"] for u in usage}
     plans = {}
     for sub in latest(default_run, "crm", "subscriptions").values():
-        plans[e164(sub["msisdn"])] = sub["plan_code"]
+        plans[e164(sub["msisdn"], country(default_run))] = sub["plan_code"]
     dims = unbilled["dimensions"]
     missing = []
     for cdr in rows(default_run, "cdr", "records"):
@@ -514,7 +543,7 @@ def test_unbilled_cdrs_have_no_usage(default_run: Path) -> None:
             continue
         if plans.get(cdr["msisdn"]) != dims["plan_code"]:
             continue
-        amount = rule_amount(cdr, dims["plan_code"], book)
+        amount = rule_amount(default_run, cdr, dims["plan_code"], book)
         if amount is not None:
             assert cdr["cdr_id"] not in billed
             missing.append(amount)
@@ -540,7 +569,7 @@ def test_unbilled_provisioning_lines_are_on_the_network_and_on_no_account(
     ghosts = {m for i in found for m in i["detail"]["msisdns"]}
     provisioning = latest(default_run, "oss", "provisioning")
     billed = {
-        e164(m)
+        e164(m, country(default_run))
         for a in latest(default_run, "billing", "accounts").values()
         if a["msisdns"]
         for m in a["msisdns"].split(";")
@@ -548,7 +577,10 @@ def test_unbilled_provisioning_lines_are_on_the_network_and_on_no_account(
     active = {m for m, line in provisioning.items() if line["status"] == "active"}
     assert active - billed == ghosts
     assert sum(i["rows_affected"] for i in found) == len(ghosts)
-    crm = {e164(s["msisdn"]) for s in latest(default_run, "crm", "subscriptions").values()}
+    crm = {
+        e164(s["msisdn"], country(default_run))
+        for s in latest(default_run, "crm", "subscriptions").values()
+    }
     for incident in found:
         in_crm = set(incident["detail"]["msisdns"]) & crm
         assert in_crm == (
@@ -570,7 +602,10 @@ def test_unbilled_provisioning_lines_are_on_the_network_and_on_no_account(
 def test_subscription_mismatches_are_where_the_truth_says(default_run: Path) -> None:
     found = {i["detail"]["variant"]: i for i in incidents(default_run, "subscription_mismatch")}
     provisioning = latest(default_run, "oss", "provisioning")
-    crm = {e164(s["msisdn"]): s for s in latest(default_run, "crm", "subscriptions").values()}
+    crm = {
+        e164(s["msisdn"], country(default_run)): s
+        for s in latest(default_run, "crm", "subscriptions").values()
+    }
     plan = {
         m
         for m, line in provisioning.items()
@@ -584,7 +619,7 @@ def test_subscription_mismatches_are_where_the_truth_says(default_run: Path) -> 
     }
     assert status == set(found["status_mismatch"]["detail"]["msisdns"])
     billed = {
-        e164(m)
+        e164(m, country(default_run))
         for a in latest(default_run, "billing", "accounts").values()
         if a["msisdns"]
         for m in a["msisdns"].split(";")
@@ -628,7 +663,9 @@ def test_duplicate_customers_are_in_crm_with_typos(default_run: Path) -> None:
             second["first_name"],
             second["last_name"],
         )
-        assert e164(first["phone"]) == e164(second["phone"]) or not e164(first["phone"])
+        assert e164(first["phone"], country(default_run)) == e164(
+            second["phone"], country(default_run)
+        ) or not e164(first["phone"], country(default_run))
         assert first["phone"] != second["phone"]
     linked = {a for a, _ in truth(default_run)["duplicates"]["crm_billing"]}
     assert {b for _, b in pairs} <= linked
@@ -639,7 +676,9 @@ def test_bad_contact_burst_matches_its_rows(default_run: Path) -> None:
     day = bad["window"]["start"][:10]
     (burst,) = [r for b, r in batches(default_run, "crm", "customers") if day.replace("-", "") in b]
     broken_emails = {r["customer_id"] for r in burst if not EMAIL.match(r["email"] or "")}
-    broken_phones = {r["customer_id"] for r in burst if not e164(r["phone"] or "")}
+    broken_phones = {
+        r["customer_id"] for r in burst if not e164(r["phone"] or "", country(default_run))
+    }
     assert broken_emails == set(bad["detail"]["invalid_emails"])
     assert broken_phones == set(bad["detail"]["malformed_phones"])
     assert len(broken_emails) + len(broken_phones) == bad["rows_affected"]
@@ -649,7 +688,7 @@ def test_bad_contact_burst_matches_its_rows(default_run: Path) -> None:
         if day.replace("-", "") not in b
         for r in found
     ]
-    assert all(EMAIL.match(r["email"]) and e164(r["phone"]) for r in others)
+    assert all(EMAIL.match(r["email"]) and e164(r["phone"], country(default_run)) for r in others)
 
 
 def test_late_batch_lands_late_with_its_rows(default_run: Path) -> None:

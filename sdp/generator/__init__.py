@@ -120,6 +120,12 @@ def generate(
         landing,
         scenario=spec.name,
         seed=spec.seed,
+        operator={
+            "market": market.name,
+            "country": profile.country,
+            "currency": profile.currency,
+            "timezone": profile.timezone,
+        },
         sizes={
             "customers": spec.customers,
             "days": spec.days,

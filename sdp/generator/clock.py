@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 
 DAY = 86_400
@@ -28,7 +28,8 @@ def _day_text(start: date, day: int) -> str:
 def _offset(start: date, zone: tzinfo, hour: int) -> int:
     """Seconds east of UTC of the zone at local hour `hour` of the window (from its start)."""
     local = datetime.combine(start, time(0)) + timedelta(hours=hour)
-    delta = local.replace(tzinfo=zone).utcoffset()
+    # a repeated local hour is its second occurrence, as PostgreSQL reads a time without offset
+    delta = local.replace(tzinfo=zone, fold=1).utcoffset()
     return int(delta.total_seconds()) if delta else 0
 
 
@@ -67,9 +68,9 @@ class Window:
         return self.start + timedelta(days=day)
 
     def at(self, seconds: int) -> datetime:
-        """The moment, in UTC."""
+        """The moment in the operator's zone (so its date is the operator's day)."""
         local = datetime.combine(self.start, time(0)) + timedelta(seconds=seconds)
-        return local.replace(tzinfo=self.zone).astimezone(UTC)
+        return local.replace(tzinfo=self.zone, fold=1)
 
     def day_index(self, day: date) -> int:
         return (day - self.start).days

@@ -84,6 +84,7 @@ def write_ground_truth(
     *,
     scenario: str,
     seed: int,
+    operator: Mapping[str, object],
     sizes: Mapping[str, object],
     window: tuple[datetime, datetime],
     incidents: Sequence[Incident],
@@ -95,6 +96,7 @@ def write_ground_truth(
     body = {
         "scenario": scenario,
         "seed": seed,
+        "operator": dict(operator),
         "sizes": dict(sizes),
         "window": {"start": window[0].isoformat(), "end": window[1].isoformat()},
         "incidents": [incident.as_json() for incident in incidents],
