@@ -360,8 +360,7 @@ def config() -> None:
 def _warn_other_operator(theirs: OperatorProfile, file: Path) -> None:
     """A scenario of another operator than the platform's: say how to build it."""
     ours = load_profile()
-    key = ("country", "currency", "timezone", "late_billing_hours", "bill_run_cutoff_hour")
-    if all(getattr(ours, k) == getattr(theirs, k) for k in key):
+    if all(getattr(ours, s.key) == getattr(theirs, s.key) for s in SETTINGS if s.key != "locale"):
         return
     click.echo(
         f"note: this scenario's operator ({theirs.country} {theirs.currency} {theirs.timezone},"

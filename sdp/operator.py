@@ -58,8 +58,17 @@ SETTINGS: tuple[Setting, ...] = (
         "SDP_BILL_RUN_CUTOFF_HOUR",
         "usage rated before this hour (local) of a bill run's issue date is on that run's invoices",
     ),
+    Setting(
+        "invoice_usage_by",
+        "SDP_INVOICE_USAGE_BY",
+        "which usage a bill run invoices: event_time (events of the period rated before the "
+        "cutoff; the default) or rated_at (usage rated in the period, whatever its event's day)",
+    ),
     Setting("locale", "SDP_OPERATOR_LOCALE", "locale amounts are written in (e.g. en_GB, fr_FR)"),
 )
+# settings with a default: the others must be given
+DEFAULTS = {"locale": "en", "invoice_usage_by": "event_time"}
+INVOICE_USAGE_BY = ("event_time", "rated_at")
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,8 @@ class OperatorProfile:
     timezone: str
     late_billing_hours: int
     bill_run_cutoff_hour: int
-    locale: str = "en"
+    invoice_usage_by: str = DEFAULTS["invoice_usage_by"]
+    locale: str = DEFAULTS["locale"]
     # setting key -> where its value came from ("SDP_OPERATOR_COUNTRY", "operator.yaml", ...)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
@@ -91,6 +101,7 @@ class OperatorProfile:
             "operator_timezone": self.timezone,
             "late_billing_hours": self.late_billing_hours,
             "bill_run_cutoff_hour": self.bill_run_cutoff_hour,
+            "invoice_usage_by": self.invoice_usage_by,
         }
 
     def money(self, amount: Decimal | float | int) -> str:
@@ -160,6 +171,12 @@ def _hours(value: str, where: str, low: int, high: int) -> int:
     return number
 
 
+def _choice(value: str, where: str, choices: tuple[str, ...]) -> str:
+    if value.strip() not in choices:
+        raise ProfileError(f"{where}: {value!r} is not one of {', '.join(choices)}")
+    return value.strip()
+
+
 def _locale(value: str, where: str) -> str:
     from babel import Locale, UnknownLocaleError
 
@@ -184,7 +201,7 @@ def load_profile(env: Mapping[str, str] | None = None) -> OperatorProfile:
             values[setting.key], sources[setting.key] = env[setting.variable], setting.variable
         elif from_file.get(setting.key) is not None:
             values[setting.key], sources[setting.key] = str(from_file[setting.key]), str(path)
-    missing = [s for s in SETTINGS if s.key not in values and s.key != "locale"]
+    missing = [s for s in SETTINGS if s.key not in values and s.key not in DEFAULTS]
     if missing:
         names = ", ".join(f"{s.variable} (or `{s.key}:` in {path})" for s in missing)
         raise ProfileError(f"operator profile incomplete: set {names}")
@@ -202,6 +219,13 @@ def load_profile(env: Mapping[str, str] | None = None) -> OperatorProfile:
         bill_run_cutoff_hour=_hours(
             values["bill_run_cutoff_hour"], where("bill_run_cutoff_hour"), 0, 23
         ),
-        locale=_locale(values["locale"], where("locale")) if "locale" in values else "en",
+        invoice_usage_by=(
+            _choice(values["invoice_usage_by"], where("invoice_usage_by"), INVOICE_USAGE_BY)
+            if "invoice_usage_by" in values
+            else DEFAULTS["invoice_usage_by"]
+        ),
+        locale=(
+            _locale(values["locale"], where("locale")) if "locale" in values else DEFAULTS["locale"]
+        ),
         sources=sources,
     )

@@ -81,6 +81,8 @@ UNIT_TESTS = (
     "half_up_rounding_at_the_fourth_place",
     "tariff_valid_at_event_date_prices_billed_usage",
     "the_operators_day_picks_the_tariff",
+    "invoices_of_usage_rated_in_the_period_tie_out",
+    "the_same_books_read_by_event_time_do_not_tie_out",
 )
 
 

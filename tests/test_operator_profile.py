@@ -47,6 +47,7 @@ def test_a_file_gives_the_profile_and_the_environment_overrides_it(tmp_path):
         "operator_timezone": "Europe/Paris",
         "late_billing_hours": 48,
         "bill_run_cutoff_hour": 0,
+        "invoice_usage_by": "event_time",  # the default
     }
     overridden = load_profile({**env, "SDP_OPERATOR_TIMEZONE": "America/New_York"})
     assert overridden.timezone == "America/New_York"
@@ -63,6 +64,7 @@ def test_a_file_gives_the_profile_and_the_environment_overrides_it(tmp_path):
         ("SDP_BILL_RUN_CUTOFF_HOUR", "24", "24 is outside 0..23"),
         ("SDP_LATE_BILLING_HOURS", "a day", "'a day' is not a whole number of hours"),
         ("SDP_OPERATOR_LOCALE", "xx_YY", "'xx_YY' is not a known locale"),
+        ("SDP_INVOICE_USAGE_BY", "billed_at", "'billed_at' is not one of event_time, rated_at"),
     ],
 )
 def test_a_bad_setting_is_named_with_where_it_came_from(variable, value, says):

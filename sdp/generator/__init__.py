@@ -85,7 +85,7 @@ def generate(
     world = World(
         seed=spec.seed,
         market=market,
-        currency=profile.currency,
+        profile=profile,
         window=window,
         traffic=spec.traffic,
         population=population,
@@ -125,6 +125,7 @@ def generate(
             "country": profile.country,
             "currency": profile.currency,
             "timezone": profile.timezone,
+            "invoice_usage_by": profile.invoice_usage_by,
         },
         sizes={
             "customers": spec.customers,

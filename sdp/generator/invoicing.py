@@ -1,10 +1,10 @@
 """Bill runs: monthly invoices per billing account, and the GL revenue postings they make.
 
 Recurring is the full monthly_fee of every line on the account active on any day of the
-period (no proration); usage is what billing rated for the period before the bill run's
-cut-off; tax is the market's VAT rate of both. The GL posts, per period and revenue stream, to
-the market's GL accounts exactly what the invoices hold, unless a gl_mismatch defect says
-otherwise.
+period (no proration); usage is what the bill run invoices by the operator's convention (see
+`sdp.generator.usage`); tax is the market's VAT rate of both. The GL posts, per period and
+revenue stream, to the market's GL accounts exactly what the invoices hold, unless a
+gl_mismatch defect says otherwise.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def write_bill_run(
                     "usage_amount": money(used),
                     "tax_amount": money(tax),
                     "total_amount": money(recurring + used + tax),
-                    "currency": world.currency,
+                    "currency": world.profile.currency,
                 }
             )
             totals["recurring"] += recurring
@@ -115,7 +115,7 @@ def write_bill_run(
                     "gl_account": market.gl_accounts[revenue_stream],
                     "revenue_stream": revenue_stream,
                     "amount": money(posted),
-                    "currency": world.currency,
+                    "currency": world.profile.currency,
                 }
             )
     return incidents

@@ -2,8 +2,9 @@
 
 Usage lands per event day: one batch of the day's rated usage, and a second batch for usage
 that sat in rating suspense and was rated late. Amounts also feed the bill runs: each account's
-usage per service for each invoiced period, counted only when rated before the bill run's
-cut-off, as a real bill run would.
+usage per service for each invoiced period, as the operator's convention says a bill run
+takes it (profile `invoice_usage_by`): the period's events rated before the bill run's cut-off,
+or the usage rated in the period whatever its event's day.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import random
 from array import array
 from decimal import Decimal
 
-from sdp.generator.clock import DAY, HOUR
+from sdp.generator.clock import DAY, HOUR, BillRun
 from sdp.generator.feeds import Batch, Landing, default_landed_at
 from sdp.generator.incidents import to_units
 from sdp.generator.line_defects import LineDefects
@@ -35,6 +36,7 @@ class UsageBiller:
         self.landing = landing
         self.ghost_usage = lines.ghost_usage
         self.runs = world.window.bill_runs()
+        self._by_rating_time = world.profile.invoice_usage_by == "rated_at"
         self._stamp = world.window.stamper("billing")
         self._plans = world.market.plans
         numbering = world.market.numbering
@@ -64,8 +66,15 @@ class UsageBiller:
 
     def _count(self, account: int, service: int, t: int, rated_at: int, amount: Decimal) -> None:
         for run in self.runs:
-            if run.first_day * DAY <= t < (run.last_day + 1) * DAY and rated_at < run.cutoff:
+            if self._on_run(run, t, rated_at):
                 self.invoiced[run.period][account * len(SERVICES) + service] += to_units(amount)
+
+    def _on_run(self, run: BillRun, t: int, rated_at: int) -> bool:
+        """Whether the bill run invoices a usage row, by the profile's invoice_usage_by."""
+        begin, end = run.first_day * DAY, (run.last_day + 1) * DAY
+        if self._by_rating_time:
+            return begin <= rated_at < end
+        return begin <= t < end and rated_at < run.cutoff
 
     def bill(
         self,

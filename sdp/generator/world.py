@@ -9,13 +9,15 @@ from sdp.generator.market import Market
 from sdp.generator.population import Population
 from sdp.generator.tariffs import TariffBook
 from sdp.generator.topology import Topology
+from sdp.operator import OperatorProfile
 
 
 @dataclass(frozen=True)
 class World:
     seed: int
     market: Market
-    currency: str  # the operator profile's: tariffs, invoices and GL are in it
+    # the operator's: currency of tariffs, invoices and GL, zone, billing conventions
+    profile: OperatorProfile
     window: Window
     traffic: float  # mean CDRs per active line and day
     population: Population

@@ -1,6 +1,10 @@
 -- Control: what the invoices bill ties out with what the GL posts, per period and revenue
--- stream. Invoices carry usage as one amount, so its split by stream comes from the usage rows
--- of the period rated before the bill run's cut-off (bill_run_cutoff_hour on the issue date),
+-- stream (a stream the GL posts in several postings, e.g. one per segment, is their sum).
+-- Invoices carry usage as one amount, so its split by stream comes from the usage rows the
+-- period's bill run invoices, by the operator's convention (var invoice_usage_by):
+--   event_time  events of the period rated before the bill run's cut-off
+--               (bill_run_cutoff_hour, local, on the issue date)
+--   rated_at    usage rated in the period (local month), whatever its event's day
 -- and that split is checked against the invoices' usage total. One row per exception;
 -- amount = invoiced minus posted (positive: revenue missing from the GL).
 with runs as (
@@ -15,11 +19,26 @@ invoiced_recurring as (
     group by period
 ),
 
-invoiced_usage as (
-    select u.period, u.service_type as revenue_stream, sum(u.rated_amount) as invoiced
+usage_by_run as (
+    {%- if var('invoice_usage_by') == 'rated_at' %}
+    select {{ local_month('u.rated_at') }} as period, u.service_type, u.rated_amount
+    from {{ ref('billed_usage') }} as u
+    {%- elif var('invoice_usage_by') == 'event_time' %}
+    select u.period, u.service_type, u.rated_amount
     from {{ ref('billed_usage') }} as u
     inner join runs as r on r.period = u.period
     where u.rated_at < r.issue_date + interval '1 hour' * {{ var('bill_run_cutoff_hour') }}
+    {%- else %}
+    {{ exceptions.raise_compiler_error(
+        "var invoice_usage_by must be event_time or rated_at, not " ~ var('invoice_usage_by')
+    ) }}
+    {%- endif %}
+),
+
+invoiced_usage as (
+    select u.period, u.service_type as revenue_stream, sum(u.rated_amount) as invoiced
+    from usage_by_run as u
+    inner join runs as r on r.period = u.period
     group by u.period, u.service_type
 ),
 
