@@ -24,8 +24,11 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 # @dbt_assets reads the manifest when the code location loads: build it here, never at import.
-$(MANIFEST): $(STAMP) $(DBT_SOURCES)
-	@cd dbt && DBT_SEND_ANONYMOUS_USAGE_STATS=false ../$(BIN)/dbt parse --quiet --profiles-dir .
+# Parsed with the operator profile's vars, as every dbt run passes them (equal vars let dbt
+# parse partially instead of again in full).
+$(MANIFEST): $(STAMP) $(DBT_SOURCES) operator.yaml
+	@cd dbt && DBT_SEND_ANONYMOUS_USAGE_STATS=false ../$(BIN)/dbt parse --quiet --profiles-dir . \
+	  --vars "$$(../$(BIN)/python -c 'from sdp.dbt_cli import dbt_vars; print(dbt_vars())')"
 
 run: install
 	@$(SDP) up

@@ -185,7 +185,9 @@ def _leak_group(
         )
         if all(v[0] != "(none)" for v in a.values)
     ]
-    if not attributions:
+    if kind == "gl_mismatch":
+        attributions = [_by_stream(rows)]  # a GL posting has no element, plan or region
+    elif not attributions:
         attributions = [_everywhere(rows)]
     best, *others = attributions
     dimension = best.dimensions[0]
@@ -222,6 +224,21 @@ def _everywhere(rows: list[Mapping[str, object]]) -> Attribution:
     return Attribution(
         dimensions=("service_type",),
         values=tuple((s,) for s in service),
+        explanatory_power=1.0,
+        surprise=0.0,
+        actual=sum(abs(float(r["amount"])) for r in rows),
+        expected=0.0,
+        delta=0.0,
+        share=0.0,
+    )
+
+
+def _by_stream(rows: list[Mapping[str, object]]) -> Attribution:
+    """GL exceptions are located by their revenue stream, one finding per stream."""
+    streams = sorted({str(r.get("revenue_stream") or "(none)") for r in rows})
+    return Attribution(
+        dimensions=("revenue_stream",),
+        values=tuple((s,) for s in streams),
         explanatory_power=1.0,
         surprise=0.0,
         actual=sum(abs(float(r["amount"])) for r in rows),

@@ -35,7 +35,7 @@ ACTIONS: dict[str, str] = {
     "subscription_mismatch": (
         "align CRM, billing and network for the listed lines in region {region}"
     ),
-    "gl_mismatch": "post the missing {service_type} revenue of {period} to the general ledger",
+    "gl_mismatch": "post the missing {revenue_stream} revenue of {period} to the general ledger",
     "duplicate_customers": "merge the duplicate customer records into their golden customer",
     "bad_contact_data": "correct the customers' invalid emails and phone numbers at the source",
     "late_batch": (

@@ -31,7 +31,7 @@ city_region as (
 select
     e.control, e.reason, e.event_date, e.network_element_id,
     coalesce(e.region, lr.region, cr.region) as region,
-    e.plan_code, e.service_type, e.amount, e.msisdn
+    e.plan_code, e.service_type, e.revenue_stream, e.amount, e.msisdn
 from controls.ctl_exceptions as e
 left join line_region as lr on lr.msisdn = e.msisdn
 left join account_city as ac on ac.msisdn = e.msisdn and lr.region is null

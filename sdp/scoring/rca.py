@@ -3,7 +3,8 @@
 A finding's top-ranked cause is correct for an incident when it names the incident's kind, the
 incident's place and a window that overlaps the incident's. The place is the network element
 when the incident has one (a region would be too coarse); else its plan or its region (either
-locates unbilled lines); else its service (a GL revenue stream); else the feed it hit.
+locates unbilled lines); else its service; else the feed it hit. A GL mismatch's place is its
+revenue stream (recurring has no service).
 Data-quality incidents on customer records (duplicates, bad contacts) are the matching and
 quality scores' business, not RCA's.
 """
@@ -27,6 +28,8 @@ class Place:
 
 def incident_places(incident: dict) -> set[Place]:
     """The places a correct cause may name for the incident (see the module docstring)."""
+    if incident["kind"] == "gl_mismatch":
+        return {Place("revenue_stream", str(incident["detail"]["revenue_stream"]))}
     dims = {k: str(v) for k, v in (incident.get("dimensions") or {}).items() if v}
     for names in (("network_element_id",), ("plan_code", "region"), ("service_type",)):
         places = {Place(n, dims[n]) for n in names if n in dims}

@@ -19,19 +19,22 @@ invoiced_recurring as (
     group by period
 ),
 
+{%- set usage_by = var('invoice_usage_by') %}
+{%- if execute and usage_by not in ('event_time', 'rated_at') %}
+    {{ exceptions.raise_compiler_error(
+        "var invoice_usage_by must be event_time or rated_at, not " ~ usage_by
+    ) }}
+{%- endif %}
+
 usage_by_run as (
-    {%- if var('invoice_usage_by') == 'rated_at' %}
+    {%- if usage_by == 'rated_at' %}
     select {{ local_month('u.rated_at') }} as period, u.service_type, u.rated_amount
     from {{ ref('billed_usage') }} as u
-    {%- elif var('invoice_usage_by') == 'event_time' %}
+    {%- else %}
     select u.period, u.service_type, u.rated_amount
     from {{ ref('billed_usage') }} as u
     inner join runs as r on r.period = u.period
     where u.rated_at < r.issue_date + interval '1 hour' * {{ var('bill_run_cutoff_hour') }}
-    {%- else %}
-    {{ exceptions.raise_compiler_error(
-        "var invoice_usage_by must be event_time or rated_at, not " ~ var('invoice_usage_by')
-    ) }}
     {%- endif %}
 ),
 
