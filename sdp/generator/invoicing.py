@@ -15,6 +15,7 @@ from decimal import Decimal
 from sdp.generator.clock import DAY, BillRun
 from sdp.generator.feeds import Landing
 from sdp.generator.incidents import Incident, money, to_units
+from sdp.generator.market import SEGMENTS
 from sdp.generator.rating import SERVICES, round_money
 from sdp.generator.scenario import GlMismatch
 from sdp.generator.world import World
@@ -34,7 +35,9 @@ def write_bill_run(
     pop, window, market = world.population, world.window, world.market
     issue = window.date_of(run.day)
     yyyymm = run.period.replace("-", "")
-    totals = dict.fromkeys(STREAMS, 0)
+    # per stream, the invoiced amount of each segment the GL posts apart (one part, None, when
+    # the market's GL posts a stream in one posting)
+    totals: dict[str, dict[str | None, int]] = {stream: {} for stream in STREAMS}
     fees = [to_units(plan.monthly_fee) for plan in world.market.plans]
     services = len(SERVICES)
     with landing.open("billing", "invoices", run.day) as out:
@@ -65,17 +68,26 @@ def write_bill_run(
                     "currency": world.profile.currency,
                 }
             )
-            totals["recurring"] += recurring
-            for service, amount in zip(SERVICES, by_service, strict=True):
-                totals[service] += amount
+            owner = pop.acct_customer[account]
+            part = SEGMENTS[pop.cust_segment[owner]] if market.gl_by_segment else None
+            for stream, amount in (
+                ("recurring", recurring),
+                *zip(SERVICES, by_service, strict=True),
+            ):
+                totals[stream][part] = totals[stream].get(part, 0) + amount
     incidents: dict[str, Incident] = {}
     with landing.open("erp", "gl_revenue", run.day) as out:
         for revenue_stream in STREAMS:
-            invoiced = totals[revenue_stream]
+            parts = totals[revenue_stream] or {None: 0}
+            invoiced = sum(parts.values())
             posted: int | None = invoiced
-            posting_id = market.ids["gl_posting"].format(
-                period=yyyymm, stream=revenue_stream.upper()
-            )
+            posting_ids = {
+                part: market.ids["gl_posting"].format(
+                    period=yyyymm, stream=revenue_stream.upper(), segment=(part or "").upper()
+                )
+                for part in sorted(parts, key=str)
+            }
+            posting_id = next(iter(posting_ids.values()))
             for spec, period in gl_defects:
                 if (spec.revenue_stream, period) != (revenue_stream, run.period):
                     continue
@@ -107,15 +119,19 @@ def write_bill_run(
                 )
             if posted is None:
                 continue
-            out.write(
-                {
-                    "posting_id": posting_id,
-                    "posting_date": issue.isoformat(),
-                    "period": run.period,
-                    "gl_account": market.gl_accounts[revenue_stream],
-                    "revenue_stream": revenue_stream,
-                    "amount": money(posted),
-                    "currency": world.profile.currency,
-                }
-            )
+            # a defect's difference lands on the stream's first posting
+            difference = posted - invoiced
+            for part, part_id in posting_ids.items():
+                out.write(
+                    {
+                        "posting_id": part_id,
+                        "posting_date": issue.isoformat(),
+                        "period": run.period,
+                        "gl_account": market.gl_accounts[revenue_stream],
+                        "revenue_stream": revenue_stream,
+                        "amount": money(parts[part] + difference),
+                        "currency": world.profile.currency,
+                    }
+                )
+                difference = 0
     return incidents

@@ -37,7 +37,7 @@ IDS = {
     "subscription": {"n"},
     "usage": {"date", "n"},
     "invoice": {"period", "n"},
-    "gl_posting": {"period", "stream"},
+    "gl_posting": {"period", "stream", "segment"},
 }
 ELEMENT_NAMES = ("msc", "smsc", "pgw", "sgsn", "enodeb", "gnodeb", "core_site", "cell_site")
 
@@ -129,6 +129,7 @@ class Market:
     catalogue_since: date
     vat_rate: Decimal
     gl_accounts: Mapping[str, str]  # revenue stream (recurring and each service) -> GL account
+    gl_by_segment: bool  # the GL posts each stream once per customer segment
 
     @property
     def region_index(self) -> dict[str, int]:
@@ -366,4 +367,5 @@ def load_market(name: str, directory: Path = MARKETS) -> Market:
         catalogue_since=since,
         vat_rate=r.decimal(doc, "vat_rate", ""),
         gl_accounts={k: str(v) for k, v in gl_accounts.items()},
+        gl_by_segment=bool(doc.get("gl_by_segment", False)),
     )
