@@ -18,7 +18,7 @@ import pytest
 
 from orchestration.inprocess import build_landed_days
 from sdp.generator import generate
-from sdp.operator import FILE_VARIABLE, load_profile
+from sdp.operator import FILE_VARIABLE
 from sdp.scoring import score
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,4 +100,3 @@ def test_the_french_lines_are_read_as_french_numbers_in_every_feed(french_build)
         ).fetchone()
     assert issues[0] == issues[1] == 0 and issues[2] > 0
     assert billed[0] == 0 and billed[1] > 0
-    assert load_profile().country == "GB"  # the shipped profile is back for the other modules
