@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import psycopg
 import pytest
 
@@ -104,3 +106,36 @@ def test_dbt_unit_tests_pass_whatever_the_operator_profile(default_build, monkey
     for name in UNIT_TESTS:
         assert name in run.stdout
     assert f"PASS={len(UNIT_TESTS)} " in run.stdout
+
+
+# An operator's own labels, written by hand in the documented ground-truth format (README,
+# "Scoring on your own labelled data"): only the fields the format names.
+HAND_LABELS = """
+{
+  "scenario": "labelled by the revenue-assurance team",
+  "incidents": [
+    {
+      "id": "october-data-gl-short", "kind": "gl_mismatch",
+      "source": "erp", "entity": "gl_revenue",
+      "window": {"start": "2026-10-01T00:00:00+00:00", "end": "2026-11-01T00:00:00+00:00"},
+      "dimensions": {"network_element_id": null, "plan_code": null,
+                     "service_type": "data", "region": null},
+      "revenue_impact": "125.50",
+      "detail": {"period": "2026-10", "revenue_stream": "data"}
+    }
+  ],
+  "duplicates": {"crm_crm": [], "crm_billing": []}
+}
+"""
+
+
+def test_an_operators_hand_written_labels_are_scored_on_the_documented_outputs(default_build):
+    url, _ = default_build
+    with psycopg.connect(url) as conn:
+        result = score(conn, json.loads(HAND_LABELS))
+    assert result["scenario"] == "labelled by the revenue-assurance team"
+    gl = result["controls"]["gl_mismatch"]
+    assert (gl["injected"], gl["detected"], gl["impact_error"]) == (1, 1, 0.0)
+    # what the labels do not name is reported, not hidden: the unlabelled missing SMS posting
+    assert result["unexplained_exceptions"]["invoice_gl_tieout/not_posted"] == 1
+    assert (result["rca"]["incidents"], result["rca"]["missed"]) == (1, [])
