@@ -186,9 +186,9 @@ def _leak_group(
         if all(v[0] != "(none)" for v in a.values)
     ]
     if kind == "gl_mismatch":
-        attributions = [_by_stream(rows)]  # a GL posting has no element, plan or region
+        attributions = [_by_value(rows, "revenue_stream")]
     elif not attributions:
-        attributions = [_everywhere(rows)]
+        attributions = [_by_value(rows, "service_type")]
     best, *others = attributions
     dimension = best.dimensions[0]
     findings = []
@@ -218,27 +218,14 @@ def _leak_group(
     return findings, [r for r in rows if id(r) not in explained]
 
 
-def _everywhere(rows: list[Mapping[str, object]]) -> Attribution:
-    """No dimension localises the exceptions (e.g. a GL stream has none): name the service."""
-    service = sorted({str(r.get("service_type") or "(none)") for r in rows})
+def _by_value(rows: list[Mapping[str, object]], dimension: str) -> Attribution:
+    """One finding per value of `dimension`, when attribution cannot localise the exceptions:
+    the service when no dimension does, the revenue stream for the GL (a posting has no
+    element, plan or region)."""
+    values = sorted({str(r.get(dimension) or "(none)") for r in rows})
     return Attribution(
-        dimensions=("service_type",),
-        values=tuple((s,) for s in service),
-        explanatory_power=1.0,
-        surprise=0.0,
-        actual=sum(abs(float(r["amount"])) for r in rows),
-        expected=0.0,
-        delta=0.0,
-        share=0.0,
-    )
-
-
-def _by_stream(rows: list[Mapping[str, object]]) -> Attribution:
-    """GL exceptions are located by their revenue stream, one finding per stream."""
-    streams = sorted({str(r.get("revenue_stream") or "(none)") for r in rows})
-    return Attribution(
-        dimensions=("revenue_stream",),
-        values=tuple((s,) for s in streams),
+        dimensions=(dimension,),
+        values=tuple((v,) for v in values),
         explanatory_power=1.0,
         surprise=0.0,
         actual=sum(abs(float(r["amount"])) for r in rows),

@@ -20,6 +20,7 @@ from orchestration.inprocess import build_landed_days
 from sdp.generator import generate
 from sdp.operator import FILE_VARIABLE
 from sdp.scoring import score
+from sdp.scoring.controls import RA_KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "fr-default.yaml"
@@ -54,15 +55,7 @@ def test_the_french_operators_revenue_incidents_are_each_detected_within_one_per
 ):
     _, result = french_build
     controls = result["controls"]
-    assert set(controls) == {
-        "wrong_tariff",
-        "mediation_replay",
-        "unbilled_usage",
-        "late_billing",
-        "unbilled_provisioning",
-        "subscription_mismatch",
-        "gl_mismatch",
-    }
+    assert set(controls) == set(RA_KINDS)
     for kind, row in controls.items():
         assert row["detected"] == row["injected"], (kind, row)
         assert row["impact_error"] <= MAX_IMPACT_ERROR, (kind, row)
