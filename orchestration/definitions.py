@@ -2,13 +2,10 @@
 
 from dagster import Definitions
 
-from orchestration.assets.dbt import dbt_models, dbt_partitioned_models, dbt_resource
-from orchestration.assets.quality import quality_assets, soda_checks
-from orchestration.assets.raw import raw_assets
-from orchestration.assets.rca import rca_findings, rca_report
-from orchestration.assets.reconciliation import reconciliation_assets
-from orchestration.assets.reference import phone_numbers
+from orchestration.assets.dbt import dbt_resource
+from orchestration.assets.rca import rca_report
 from orchestration.assets.streaming import cdr_events
+from orchestration.graph import BUILD_ASSETS, SODA_SCANS
 from orchestration.resources import EventBusResource, LandingResource, WarehouseResource
 from orchestration.run_events import run_failure_alerts, run_success_events
 from orchestration.schedules import daily_refresh_job, daily_refresh_schedule
@@ -20,18 +17,8 @@ from orchestration.sensors import (
 )
 
 defs = Definitions(
-    assets=[
-        *raw_assets(),
-        cdr_events,
-        phone_numbers,
-        *reconciliation_assets,
-        dbt_models,
-        dbt_partitioned_models,
-        *quality_assets,
-        rca_findings,
-        rca_report,
-    ],
-    asset_checks=soda_checks,
+    assets=[*BUILD_ASSETS, cdr_events, rca_report],
+    asset_checks=SODA_SCANS,
     jobs=[daily_refresh_job],
     schedules=[daily_refresh_schedule],
     sensors=[

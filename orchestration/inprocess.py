@@ -8,28 +8,15 @@ from pathlib import Path
 
 from dagster import ExecuteInProcessResult, materialize
 
-from orchestration.assets.dbt import dbt_models, dbt_partitioned_models, dbt_resource
-from orchestration.assets.quality import quality_assets, soda_checks
-from orchestration.assets.raw import raw_assets
-from orchestration.assets.rca import rca_findings
-from orchestration.assets.reconciliation import reconciliation_assets
-from orchestration.assets.reference import phone_numbers
+from orchestration.assets.dbt import dbt_resource
+from orchestration.graph import BUILD_ASSETS, SODA_SCANS
 from orchestration.resources import EventBusResource, LandingResource, WarehouseResource
 
 
 def build_landed_days(url: str, landing: Path, days: list[str]) -> ExecuteInProcessResult:
     """Raw → phone numbers → Zingg → dbt → quality → RCA for the landed days, in one run."""
     return materialize(
-        [
-            *raw_assets(),
-            phone_numbers,
-            *reconciliation_assets,
-            dbt_models,
-            dbt_partitioned_models,
-            *quality_assets,
-            *soda_checks,
-            rca_findings,
-        ],
+        [*BUILD_ASSETS, *SODA_SCANS],
         resources={
             "warehouse": WarehouseResource(url=url),
             "landing": LandingResource(path=str(landing)),

@@ -13,7 +13,7 @@ from dagster import (
     sensor,
 )
 
-from orchestration.assets.raw import RawLoadConfig, raw_asset_key
+from orchestration.assets.raw import RAW_STEP, RawLoadConfig, raw_asset_key
 from orchestration.assets.streaming import CDR_STREAM_KEY, CdrStreamConfig
 from orchestration.resources import EventBusResource, LandingResource, WarehouseResource
 from sdp.contracts import load_contract
@@ -64,9 +64,7 @@ def _batch_run(
         run_key=run_key,
         asset_selection=[key],
         partition_key=manifest.partition_date,
-        run_config=RunConfig(
-            ops={key.to_python_identifier(): RawLoadConfig(batch_ids=[manifest.batch_id])}
-        ),
+        run_config=RunConfig(ops={RAW_STEP: RawLoadConfig(batch_ids=[manifest.batch_id])}),
         tags={"sdp/batch_id": manifest.batch_id, "sdp/source": manifest.source},
     )
 

@@ -35,8 +35,7 @@ def resources(url: str, landing: Path) -> dict:
     }
 
 
-def cdr_asset():
-    return [a for a in raw_assets() if a.key == AssetKey(["raw", "cdr_records"])]
+CDRS = AssetKey(["raw", "cdr_records"])
 
 
 def step_error(result) -> str:
@@ -67,12 +66,18 @@ def test_postgres_stopped_mid_load_fails_naming_the_warehouse_and_the_rerun_comp
     stopper = threading.Thread(target=stop_mid_copy)
     stopper.start()
     result = materialize(
-        cdr_asset(), partition_key=DAY, resources=resources(db_url, landing), raise_on_error=False
+        raw_assets(),
+        selection=[CDRS],
+        partition_key=DAY,
+        resources=resources(db_url, landing),
+        raise_on_error=False,
     )
     stopper.join()
     assert not result.success
     assert f"the warehouse at {address(db_url)} is unreachable or went away" in step_error(result)
-    rerun = materialize(cdr_asset(), partition_key=DAY, resources=resources(db_url, landing))
+    rerun = materialize(
+        raw_assets(), selection=[CDRS], partition_key=DAY, resources=resources(db_url, landing)
+    )
     assert rerun.success
     with connect(db_url) as conn:
         counted = conn.execute(
@@ -89,7 +94,11 @@ def test_a_file_truncated_after_its_manifest_is_rejected_whole(db_url, landing):
     path = landing / f"cdr/records/dt={DAY}" / manifest.file
     path.write_bytes(data[: len(data) // 2])  # a transfer that stopped half way
     result = materialize(
-        cdr_asset(), partition_key=DAY, resources=resources(db_url, landing), raise_on_error=False
+        raw_assets(),
+        selection=[CDRS],
+        partition_key=DAY,
+        resources=resources(db_url, landing),
+        raise_on_error=False,
     )
     assert not result.success
     assert "cdr-cut.csv: sha256 is" in step_error(result)
@@ -99,6 +108,9 @@ def test_a_file_truncated_after_its_manifest_is_rejected_whole(db_url, landing):
 
 
 def zingg_phase_pids(phase: str) -> list[int]:
+    """This platform's JVMs of `phase` (their config lives under its home): never another
+    platform's Zingg that happens to run on the same machine."""
+    config_dir = str(load_settings().home / "zingg").encode()
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -107,7 +119,8 @@ def zingg_phase_pids(phase: str) -> list[int]:
             args = (proc / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"zingg.spark.client.SparkClient" in args and phase.encode() in args:
+        ours = any(a.startswith(config_dir) for a in args)
+        if ours and b"zingg.spark.client.SparkClient" in args and phase.encode() in args:
             pids.append(int(proc.name))
     return pids
 
@@ -129,6 +142,8 @@ def test_zingg_killed_mid_phase_fails_with_its_last_lines_and_keeps_the_previous
 
     def kill_mid_phase() -> None:
         pids = wait_for(lambda: zingg_phase_pids("match"), 180, "Zingg's match JVM")
+        log = load_settings().home / "zingg" / "logs" / "match-match.log"
+        wait_for(lambda: log.exists() and log.stat().st_size > 0, 180, "Zingg's first lines")
         time.sleep(3)  # inside the phase, not at its start
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):  # spark-submit's shell, gone already

@@ -21,6 +21,7 @@ CDRS = (
     b"X2,+447700900002,2026-10-27T09:00:00Z,sms,,answered,SMSC-01\n"
     b"X3,+447700900003,2026-10-27T09:30:00Z,voice,12,hung_up,MSC-01\n"
 )
+ALARMS_KEY = AssetKey(["raw", "oss_alarms"])
 ALARMS = (
     b"alarm_id,network_element_id,severity,alarm_type,raised_at\n"
     b"AL1,MSC-01,critical,LINK_DOWN,2026-10-27T07:55:00Z\n"
@@ -75,9 +76,12 @@ def test_a_batch_rejected_whole_fails_the_asset_loudly(landing, db_url):
     day = date.fromisoformat(DAY)
     manifest = land_file(landing, "oss", "alarms", day, "oss-alarms-bad", ALARMS, 1)
     (landing / "oss/alarms/dt=2026-10-27" / manifest.file).write_bytes(ALARMS + b"AL2,x\n")
-    alarms = [a for a in raw_assets() if a.key == AssetKey(["raw", "oss_alarms"])]
     result = materialize(
-        alarms, partition_key=DAY, resources=resources(db_url, landing), raise_on_error=False
+        raw_assets(),
+        selection=[ALARMS_KEY],
+        partition_key=DAY,
+        resources=resources(db_url, landing),
+        raise_on_error=False,
     )
     assert not result.success
     failure = result.get_step_failure_events()[0].step_failure_data.error
@@ -131,8 +135,7 @@ def test_a_ranged_run_reports_each_days_own_figures_and_a_rerun_says_unchanged(l
             ALARMS.splitlines(keepends=True)[0] + rows,
             n,
         )
-    alarms = [a for a in raw_assets() if a.key == AssetKey(["raw", "oss_alarms"])]
-    key = AssetKey(["raw", "oss_alarms"])
+    key = ALARMS_KEY
     tags = {
         "dagster/asset_partition_range_start": days[0],
         "dagster/asset_partition_range_end": days[-1],
@@ -140,7 +143,11 @@ def test_a_ranged_run_reports_each_days_own_figures_and_a_rerun_says_unchanged(l
     with DagsterInstance.ephemeral() as instance:
         for _ in range(2):
             run = materialize(
-                alarms, resources=resources(db_url, landing), tags=tags, instance=instance
+                raw_assets(),
+                selection=[key],
+                resources=resources(db_url, landing),
+                tags=tags,
+                instance=instance,
             )
             assert run.success
             if _ == 0:

@@ -1,6 +1,7 @@
 """Group `rca`: ranked root causes for every leak, drop and feed problem the warehouse shows."""
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from dagster import (
     AssetExecutionContext,
@@ -13,12 +14,13 @@ from dagster import (
 
 from orchestration.partitions import daily_partitions
 from orchestration.resources import EventBusResource, WarehouseResource
-from rca.findings import Finding, analyze
-from sdp.analysis.observe import observe
 from sdp.analysis.report import write_daily_report
 from sdp.analysis.store import FINDINGS, write_findings
 from sdp.events import envelope
 from sdp.settings import load_settings
+
+if TYPE_CHECKING:
+    from rca.findings import Finding
 
 UPSTREAM = [
     AssetKey(["controls", "ctl_exceptions"]),
@@ -30,7 +32,7 @@ UPSTREAM = [
 ]
 
 
-def _table(findings: list[Finding], limit: int = 15) -> str:
+def _table(findings: "list[Finding]", limit: int = 15) -> str:
     rows = [
         "| symptom | top cause | where | window | evidence |",
         "|---|---|---|---|---|",
@@ -44,7 +46,7 @@ def _table(findings: list[Finding], limit: int = 15) -> str:
     return "\n".join(rows)
 
 
-def _event(f: Finding) -> dict:
+def _event(f: "Finding") -> dict:
     c = f.causes[0]
     return envelope(
         "rca.finding",
@@ -87,6 +89,10 @@ def _event(f: Finding) -> dict:
 def rca_findings(
     context: AssetExecutionContext, warehouse: WarehouseResource, events: EventBusResource
 ) -> MaterializeResult:
+    # the analysis (scipy) loads in the RCA step, not in every step's import
+    from rca.findings import analyze
+    from sdp.analysis.observe import observe
+
     with warehouse.connect() as conn:
         observations = observe(conn)
         context.log.info(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from psycopg import Connection
 
-from rca.findings import Finding
 from sdp.db import replace_rows
+
+if TYPE_CHECKING:  # the analysis and its scipy load only where findings are computed
+    from rca.findings import Finding
 
 FINDINGS = "rca.findings"
 COLUMNS = (
