@@ -34,6 +34,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS_MODULE = "orchestration.definitions"
 # the dagster CLI installed beside this Python
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
+# how long `sdp ui` lets `dagster dev` shut its webserver and daemon down before killing them
+UI_STOP_GRACE_S = 45
 
 
 def _settings():
@@ -754,7 +756,9 @@ def validate() -> None:
 @main.command()
 def ui() -> None:
     """Open the Dagster UI (webserver + daemon) on the workspace."""
+    import contextlib
     import signal
+    import time
 
     settings = _settings()
     _migrate()
@@ -776,7 +780,24 @@ def ui() -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    code = dev.wait()
+    stopped_at: float | None = None
+    while True:
+        try:
+            code = dev.wait(timeout=1)
+            break
+        except subprocess.TimeoutExpired:
+            if stopping and stopped_at is None:
+                stopped_at = time.monotonic()
+            if stopped_at is not None and time.monotonic() - stopped_at > UI_STOP_GRACE_S:
+                # measured: in a long-lived machine `dagster dev` has waited minutes on a child
+                click.echo(f"dagster dev still running {UI_STOP_GRACE_S} s after the stop: killed")
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(dev.pid, signal.SIGKILL)
+                code = dev.wait()
+                break
+    # what dagster dev started in its session and left behind (code servers) goes with it
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(dev.pid, signal.SIGKILL)
     if stopping:
         click.echo("Dagster UI and daemon stopped")
         sys.exit(0)

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from dagster import AssetCheckKey, AssetKey
 from dagster._core.definitions.dependency import NodeHandle
@@ -54,7 +55,8 @@ def test_every_process_plans_the_same_steps_whatever_its_string_hashing():
     that means other work in another process runs the wrong work (Dagster names the parts of
     a step it splits after set order)."""
     script = (
-        "import json, sys; sys.path.insert(0, 'tests'); import test_step_plan as t;"
+        f"import json, sys; sys.path.insert(0, {str(Path(__file__).parent)!r});"
+        " import test_step_plan as t;"
         " _, runs = t.whole_graph_plan();"
         " print(json.dumps({s: sorted(map(str, k)) for s, k in runs.items()}, sort_keys=True))"
     )
