@@ -780,21 +780,15 @@ def ui() -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    stopped_at: float | None = None
-    while True:
-        try:
-            code = dev.wait(timeout=1)
-            break
-        except subprocess.TimeoutExpired:
-            if stopping and stopped_at is None:
-                stopped_at = time.monotonic()
-            if stopped_at is not None and time.monotonic() - stopped_at > UI_STOP_GRACE_S:
-                # measured: in a long-lived machine `dagster dev` has waited minutes on a child
-                click.echo(f"dagster dev still running {UI_STOP_GRACE_S} s after the stop: killed")
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(dev.pid, signal.SIGKILL)
-                code = dev.wait()
-                break
+    while not stopping and dev.poll() is None:
+        time.sleep(0.5)
+    try:
+        code = dev.wait(timeout=UI_STOP_GRACE_S if stopping else None)
+    except subprocess.TimeoutExpired:
+        # measured: in a long-lived machine `dagster dev` has waited minutes on a child
+        click.echo(f"dagster dev still running {UI_STOP_GRACE_S} s after the stop: killed")
+        os.killpg(dev.pid, signal.SIGKILL)
+        code = dev.wait()
     # what dagster dev started in its session and left behind (code servers) goes with it
     with contextlib.suppress(ProcessLookupError):
         os.killpg(dev.pid, signal.SIGKILL)

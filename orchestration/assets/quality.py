@@ -76,6 +76,10 @@ def _check_result(key: AssetKey, o: CheckOutcome) -> AssetCheckResult:
     )
 
 
+def _layers(datasets: dict[str, list[SodaCheck]]) -> set[str]:
+    return {d.split(".")[0] for d in datasets}
+
+
 def _scan_step(name: str, datasets: dict[str, list[SodaCheck]]) -> AssetChecksDefinition:
     """One step scans several datasets in turn: a step per dataset paid a process start and a
     code-location import for a scan of a second or two. Subsettable, so a run that selects some
@@ -96,19 +100,20 @@ def _scan_step(name: str, datasets: dict[str, list[SodaCheck]]) -> AssetChecksDe
         ],
         can_subset=True,
         description=(
-            "Soda scans of "
-            + ", ".join(sorted(datasets))
-            + " (`soda/checks/<layer>.yml`), one dataset after another"
+            f"Soda scan of {', '.join(sorted(datasets))} ("
+            + ", ".join(f"`soda/checks/{layer}.yml`" for layer in sorted(_layers(datasets)))
+            + ")"
         ),
     )
     def _scan(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
-        selected = {k.asset_key for k in context.selected_asset_check_keys}
+        wanted: dict[AssetKey, set[str]] = {}
+        for k in context.selected_asset_check_keys:
+            wanted.setdefault(k.asset_key, set()).add(k.name)
         with warehouse.connect() as conn:
             as_of = _as_of(context, conn)
-            for key in sorted(selected, key=lambda k: k.to_user_string()):
+            for key in sorted(wanted, key=lambda k: k.to_user_string()):
                 dataset = keys[key]
-                wanted = {k.name for k in context.selected_asset_check_keys if k.asset_key == key}
-                checks = [c for c in datasets[dataset] if c.slug in wanted]
+                checks = [c for c in datasets[dataset] if c.slug in wanted[key]]
                 context.log.info(f"Soda: {len(checks)} checks on {dataset} as of {as_of}")
                 outcomes = scan_dataset(warehouse.resolved_url(), dataset, checks, as_of)
                 record_outcomes(conn, outcomes, as_of)
