@@ -8,7 +8,9 @@ rest are rebuilt whole. dbt tests become asset checks, blocking where their seve
 import json
 import os
 import sys
+import uuid
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,7 @@ from dagster_dbt import (
 from orchestration.assets.streaming import CDR_STREAM_KEY
 from orchestration.partitions import daily_partitions
 from orchestration.resources import EventBusResource, WarehouseResource
-from sdp.dbt_cli import dbt_environment, dbt_vars, run_results_summary
+from sdp.dbt_cli import dbt_environment, dbt_vars, parse_cache, reused_parse, run_results_summary
 from sdp.dbt_hints import failure_hint
 from sdp.events import envelope
 from sdp.operator import load_profile
@@ -101,6 +103,28 @@ def _dbt_environment(warehouse: WarehouseResource) -> None:
     os.environ.setdefault("DBT_INDIRECT_SELECTION", "cautious")
 
 
+@contextmanager
+def _build(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    variables: str,
+    keep_parse: bool,
+) -> Iterator[DbtCliInvocation]:
+    """`dbt build` of the step's selection in a target directory of its own. With `keep_parse`
+    it starts from the partial parse of the last invocation against this warehouse with these
+    vars; the partitioned step's vars change every run, so it parses in full and keeps nothing."""
+    _dbt_environment(warehouse)
+    step = context.op_execution_context.op.name
+    target = DBT_DIR / "target" / f"{step}-{context.run.run_id[:8]}-{uuid.uuid4().hex[:7]}"
+    args = ["build", "--vars", variables]
+    if not keep_parse:
+        yield dbt.cli(args, context=context, target_path=target)
+        return
+    with reused_parse(parse_cache(warehouse.resolved_url(), variables), target):
+        yield dbt.cli(args, context=context, target_path=target)
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -117,12 +141,11 @@ def dbt_models(
     events: EventBusResource,
 ):
     """Every model but the partitioned facts, rebuilt whole with their tests (`dbt build`)."""
-    _dbt_environment(warehouse)
-    invocation = dbt.cli(["build", "--vars", dbt_vars()], context=context)
-    try:
-        yield from _with_hints(context, invocation.stream().fetch_row_counts(), warehouse)
-    finally:
-        _emit_dbt_event(context, invocation, warehouse, events)
+    with _build(context, dbt, warehouse, dbt_vars(), keep_parse=True) as invocation:
+        try:
+            yield from _with_hints(context, invocation.stream().fetch_row_counts(), warehouse)
+        finally:
+            _emit_dbt_event(context, invocation, warehouse, events)
 
 
 @dbt_assets(
@@ -141,15 +164,14 @@ def dbt_partitioned_models(
     events: EventBusResource,
 ):
     """Incremental facts built for the run's days only (dbt vars partition_start/_end)."""
-    _dbt_environment(warehouse)
     days = context.partition_keys
     variables = dbt_vars(partition_start=days[0], partition_end=days[-1])
     context.log.info(f"building {days[0]} .. {days[-1]}")
-    invocation = dbt.cli(["build", "--vars", variables], context=context)
-    try:
-        yield from _with_hints(context, invocation.stream().fetch_row_counts(), warehouse)
-    finally:
-        _emit_dbt_event(context, invocation, warehouse, events)
+    with _build(context, dbt, warehouse, variables, keep_parse=False) as invocation:
+        try:
+            yield from _with_hints(context, invocation.stream().fetch_row_counts(), warehouse)
+        finally:
+            _emit_dbt_event(context, invocation, warehouse, events)
 
 
 def _with_hints(

@@ -81,6 +81,9 @@ STAGING_INPUTS = {
         AssetKey(["staging", "stg_billing__accounts"]),
     ],
 }
+# The longest steps of a run, on its critical path (the golden customers and every control
+# after them wait for both): when a slot frees, they start before ready dbt or Soda steps.
+FIRST_WHEN_READY = {"dagster/priority": "10"}
 MODEL_PURPOSE = {
     "match": "deduplication inside CRM customers",
     "link": "linking CRM customers to billing accounts",
@@ -147,6 +150,7 @@ link_model = _model_asset("link")
     deps=[*STAGING_INPUTS["match"], match_model.key],
     # unpartitioned, but runs over a range of days (the CLI, schedules) include it
     backfill_policy=BackfillPolicy.single_run(),
+    op_tags=FIRST_WHEN_READY,
     description=(
         "Zingg deduplication inside CRM customers (`zingg_configs/match.json`): one row per "
         "customer with its cluster and scores in `reconciliation.customer_matches`, from the "
@@ -186,6 +190,7 @@ def customer_matches(
     kinds={"spark", "postgres"},
     deps=[*STAGING_INPUTS["link"], link_model.key],
     backfill_policy=BackfillPolicy.single_run(),
+    op_tags=FIRST_WHEN_READY,
     description=(
         "Zingg link of CRM customers to billing accounts (`zingg_configs/link.json`): one row "
         "per (customer, account) pair with its score in `reconciliation.customer_links`, from "
