@@ -69,7 +69,8 @@ down: install
 
 bench: install
 	@$(TEST_ENV) $(SDP) up >/dev/null
-	@$(TEST_ENV) $(BIN)/python benchmarks/ingest.py && \
+	@$(TEST_ENV) $(BIN)/python benchmarks/whole_graph.py && \
+	  $(TEST_ENV) $(BIN)/python benchmarks/ingest.py && \
 	  $(TEST_ENV) $(BIN)/python benchmarks/kafka_stream.py && \
 	  $(TEST_ENV) $(BIN)/python benchmarks/dbt_build.py && \
 	  $(TEST_ENV) $(BIN)/python benchmarks/zingg_match.py && \

@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -45,12 +46,9 @@ def test_match_and_link_reach_the_f1_goal_against_the_ground_truth(default_build
     assert figures["link"]["f1"] >= F1_GOAL, figures["link"]
 
 
-def test_golden_ids_survive_a_new_zingg_run(default_build):
+def test_golden_ids_survive_a_new_zingg_run(default_build, second_match):
     url, _ = default_build
-    before = golden(url)
-    with connect(url) as conn:
-        Reconciler(conn, load_settings()).match()  # new Zingg cluster ids, same people
-    rebuild_golden(url)
+    before = second_match.golden_before
     assert golden(url) == before
     assert len(set(before.values())) < len(before)  # duplicates did merge
 
@@ -183,8 +181,21 @@ def _zingg_pids() -> list[int]:
     return pids
 
 
-def test_a_zingg_run_contacts_no_address_but_loopback(default_build):
+@dataclass(frozen=True)
+class WatchedMatch:
+    golden_before: dict[str, str]
+    jvms: set[int]
+    remote_addresses: set[str]
+    proxy_requests: list[str]
+
+
+@pytest.fixture(scope="module")
+def second_match(default_build) -> WatchedMatch:
+    """A second Zingg match over the default build (new cluster ids, the same people), its
+    JVM's sockets watched and its HTTP(S) proxy a trap; the golden customers rebuilt after it.
+    One Zingg run serves the tests of both (about 70 s each)."""
     url, _ = default_build
+    before = golden(url)
     trap = ProxyTrap()
     seen: set[str] = set()
     jvms: set[int] = set()
@@ -207,9 +218,15 @@ def test_a_zingg_run_contacts_no_address_but_loopback(default_build):
         done.set()
         watcher.join()
         trap.server.close()
-    assert jvms, "the watcher found the Zingg JVM"
-    assert all(_is_loopback(a) for a in seen), seen
-    assert trap.requests and all(r.startswith("CONNECT ") for r in trap.requests), trap.requests
+    rebuild_golden(url)
+    return WatchedMatch(before, jvms, seen, list(trap.requests))
+
+
+def test_a_zingg_run_contacts_no_address_but_loopback(second_match):
+    assert second_match.jvms, "the watcher found the Zingg JVM"
+    assert all(_is_loopback(a) for a in second_match.remote_addresses), second_match
+    requests = second_match.proxy_requests
+    assert requests and all(r.startswith("CONNECT ") for r in requests), requests
 
 
 def test_a_failing_zingg_phase_reports_the_spark_error_not_just_an_exit_code(tmp_path):
