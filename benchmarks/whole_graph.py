@@ -17,12 +17,15 @@ Zingg training, the idle time ≤ 25 % of the wall time, a day's raw group ≤ 3
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,7 +97,6 @@ def cli_run(server: str, landing: Path, tmp: Path, *args: str) -> tuple[float, P
             "SDP_DAGSTER_STORAGE_URL": storage,
             "DAGSTER_HOME": str(tmp / "dagster"),
             "SDP_LANDING": str(landing),
-            "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",  # no broker: events wait in the outbox
         }
         write_dagster_instance(load_settings(env))
         command = [str(Path(sys.executable).with_name("dagster")), "asset", "materialize"]
@@ -115,11 +117,19 @@ def cli_run(server: str, landing: Path, tmp: Path, *args: str) -> tuple[float, P
             return wall, profile(instance, run_id)
 
 
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """The in-process runs' event log and dbt's output stay off the terminal: only figures."""
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        yield
+
+
 def in_process_graph(server: str, landing: Path, days: list[str]) -> tuple[float, float]:
     """(seconds, of which Zingg training) of the whole graph built in this process."""
     with scratch_database(server, "bench") as url:
         t0 = time.perf_counter()
-        result = build_landed_days(url, landing, days)
+        with quiet():
+            result = build_landed_days(url, landing, days)
         wall = time.perf_counter() - t0
         if not result.success:
             raise SystemExit("the in-process build failed")
@@ -139,17 +149,18 @@ def in_process_graph(server: str, landing: Path, days: list[str]) -> tuple[float
 def in_process_raw(server: str, landing: Path, day: str) -> float:
     with scratch_database(server, "bench") as url:
         t0 = time.perf_counter()
-        result = materialize(
-            RAW,
-            partition_key=day,
-            resources={
-                "warehouse": WarehouseResource(url=url),
-                "landing": LandingResource(path=str(landing)),
-                "events": EventBusResource(),
-                "dbt": dbt_resource(),
-            },
-            raise_on_error=False,
-        )
+        with quiet():
+            result = materialize(
+                RAW,
+                partition_key=day,
+                resources={
+                    "warehouse": WarehouseResource(url=url),
+                    "landing": LandingResource(path=str(landing)),
+                    "events": EventBusResource(),
+                    "dbt": dbt_resource(),
+                },
+                raise_on_error=False,
+            )
         if not result.success:
             raise SystemExit(f"the in-process raw load of {day} failed")
         return time.perf_counter() - t0
