@@ -144,9 +144,9 @@ def model_key(name: str) -> AssetKey:
     op_tags=FIRST_WHEN_READY,
 )
 def zingg_models(context: AssetExecutionContext, warehouse: WarehouseResource):
-    """Both models in one step, trained side by side: a training is bound by Spark's scheduling
-    of many small jobs, not by the cores, so two JVMs at once take little longer than one (and
-    a process that runs steps one after another, as the in-process build does, gains most)."""
+    """Both models in one step, trained side by side: a training is mostly Spark scheduling
+    many small jobs, so two JVMs share two cores well (and a process that runs its steps one
+    after another, as the in-process build does, no longer trains them in turn)."""
     names = [n for n in MODELS if model_key(n) in context.selected_asset_keys]
 
     def train(name: str) -> TrainedModel:
