@@ -32,6 +32,7 @@ from pathlib import Path
 from dagster import DagsterEventType, DagsterInstance, materialize
 
 from orchestration.assets.dbt import dbt_resource
+from orchestration.assets.reconciliation import MODELS, model_key
 from orchestration.graph import RAW
 from orchestration.inprocess import build_landed_days
 from orchestration.resources import EventBusResource, LandingResource, WarehouseResource
@@ -41,7 +42,7 @@ from sdp.runtime.services import service_env, warehouse_url, write_dagster_insta
 from sdp.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-TRAINING_ASSETS = ("reconciliation/match_model", "reconciliation/link_model")
+TRAINING_ASSETS = {model_key(name).to_user_string() for name in MODELS}
 
 
 @dataclass(frozen=True)
