@@ -140,6 +140,30 @@ def test_every_landed_entity_has_its_contract_schema_checked():
         assert schema.blocking
 
 
+def test_a_quiet_day_of_a_delta_extract_passes_and_a_missing_batch_warns_then_fails(conn, db_url):
+    """The shipped raw check of a slowly changing CRM entity judges the day's batch, not the
+    newest updated_at: an empty file on a quiet day passes, a day without a file warns, three
+    fail."""
+    conn.execute(
+        "insert into raw._loads (batch_id, source, entity, partition_date, file, format, sha256,"
+        " schema_version, landed_at, status, rows_in, rows_loaded, rows_rejected, bytes, seconds,"
+        " method) select 'b' || d, 'crm', 'subscriptions', d, 'f.csv', 'csv', 'x', 1, d + 1,"
+        " 'loaded', rows, rows, 0, 10, 0.1, 'copy' from (values (date '2024-03-13', 5),"
+        " (date '2024-03-14', 2), (date '2024-03-15', 0)) as v (d, rows)"
+    )
+    conn.commit()
+    (check,) = [c for c in load_checks()["raw.crm_subscriptions"] if "batch" in c.name]
+    outcomes = {
+        day: scan_dataset(db_url, "raw.crm_subscriptions", [check], date(2024, 3, day))[0]
+        for day in (15, 16, 18)
+    }
+    assert [(o.outcome, o.value) for o in outcomes.values()] == [
+        ("pass", 0),
+        ("warn", 1),
+        ("fail", 3),
+    ]
+
+
 def test_every_dataset_scan_lands_in_the_history_with_a_score(default_build):
     url, _ = default_build
     with psycopg.connect(url) as conn:

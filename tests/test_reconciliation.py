@@ -118,6 +118,15 @@ def test_zingg_usage_reporting_is_pointed_at_a_closed_local_port(tmp_path):
     assert "-Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort=9" in command
 
 
+def test_adaptive_execution_is_off_on_a_local_master_and_left_to_spark_on_a_cluster(tmp_path):
+    local = ZinggRunner(load_settings({**os.environ, "SPARK_MASTER": "local[2]"}))
+    cluster = ZinggRunner(load_settings({**os.environ, "SPARK_MASTER": "spark://spark:7077"}))
+    assert "spark.sql.adaptive.enabled=false" in local.command("match", tmp_path / "c.json")
+    assert not any(
+        a.startswith("spark.sql.adaptive") for a in cluster.command("match", tmp_path / "c.json")
+    )
+
+
 class ProxyTrap:
     """A listener standing where the closed proxy port would be: it records each request line
     (the usage report's CONNECT) and answers nothing."""

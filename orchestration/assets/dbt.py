@@ -19,9 +19,11 @@ from dagster import (
     AssetDep,
     AssetExecutionContext,
     AssetKey,
+    AssetMaterialization,
     AssetSpec,
     BackfillPolicy,
     MetadataValue,
+    Output,
 )
 from dagster_dbt import (
     DagsterDbtTranslator,
@@ -31,6 +33,7 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
+from psycopg import sql
 
 from orchestration.assets.streaming import CDR_STREAM_KEY
 from orchestration.partitions import daily_partitions
@@ -143,7 +146,7 @@ def dbt_models(
     """Every model but the partitioned facts, rebuilt whole with their tests (`dbt build`)."""
     with _build(context, dbt, warehouse, dbt_vars(), keep_parse=True) as invocation:
         try:
-            yield from _with_hints(context, invocation.stream().fetch_row_counts(), warehouse)
+            yield from _with_hints(context, _with_row_counts(invocation, warehouse), warehouse)
         finally:
             _emit_dbt_event(context, invocation, warehouse, events)
 
@@ -169,9 +172,37 @@ def dbt_partitioned_models(
     context.log.info(f"building {days[0]} .. {days[-1]}")
     with _build(context, dbt, warehouse, variables, keep_parse=False) as invocation:
         try:
-            yield from _with_hints(context, invocation.stream().fetch_row_counts(), warehouse)
+            yield from _with_hints(context, _with_row_counts(invocation, warehouse), warehouse)
         finally:
             _emit_dbt_event(context, invocation, warehouse, events)
+
+
+ROW_COUNT = "dagster/row_count"  # Dagster's standard key: the UI plots it per materialization
+
+
+def _with_row_counts(invocation: DbtCliInvocation, warehouse: WarehouseResource) -> Iterator[Any]:
+    """Each built table's row count, counted in this run's warehouse.
+
+    dagster-dbt's own `fetch_row_counts` queries the relation name the manifest was parsed with
+    (`warehouse.schema.table`): against a warehouse database of any other name PostgreSQL
+    refuses the cross-database reference, logs a traceback per model and no count is kept. The
+    schema and alias are the operator's; the database is the connection's."""
+    nodes = invocation.manifest["nodes"]
+    with warehouse.connect() as conn:
+        for event in invocation.stream():
+            if isinstance(event, (Output, AssetMaterialization)):
+                node = nodes.get(str(getattr(event.metadata.get("unique_id"), "value", "")))
+                if node and node["config"]["materialized"] in ("table", "incremental"):
+                    (count,) = conn.execute(
+                        sql.SQL("select count(*) from {}.{}").format(
+                            sql.Identifier(node["schema"]), sql.Identifier(node["alias"])
+                        )
+                    ).fetchone()
+                    conn.commit()  # no lock kept on a table the build replaces next
+                    event = event.with_metadata(
+                        {**event.metadata, ROW_COUNT: MetadataValue.int(count)}
+                    )
+            yield event
 
 
 def _with_hints(

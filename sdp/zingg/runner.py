@@ -100,6 +100,18 @@ class ZinggRunner:
         env.pop("SPARK_HOME", None)  # pyspark's own distribution, not a stray one
         return env
 
+    def tuning(self) -> list[str]:
+        """Spark settings that depend on where the phase runs.
+
+        On a local master, adaptive query execution re-plans each of the hundreds of small
+        stages Zingg submits and costs more than it saves: measured here on 1,200 customers,
+        the match phase took 66 s with it and 42 s without (the same clusters and scores),
+        link 37 s -> 32 s, train 106 s -> 101 s. A cluster keeps Spark's default, where
+        coalescing shuffle partitions and splitting skewed blocks pay for the re-planning."""
+        if self.settings.spark_master.startswith("local"):
+            return ["--conf", "spark.sql.adaptive.enabled=false"]
+        return []
+
     def command(self, phase: str, config: Path) -> list[str]:
         jar = zingg_jar()
         local_dir = self.work / "spark-tmp"
@@ -128,6 +140,7 @@ class ZinggRunner:
             "spark.sql.shuffle.partitions=8",
             "--conf",
             "spark.default.parallelism=8",
+            *self.tuning(),
             "--conf",
             f"spark.sql.warehouse.dir={self.work / 'spark-warehouse'}",
             "--driver-class-path",
