@@ -37,6 +37,7 @@ class FrenchBuild:
     url: str
     score: dict  # what `sdp score` reports against the scenario's ground truth
     row_counts: dict  # asset -> the row count its materialization carried
+    run_id: str
 
 
 @contextmanager
@@ -59,7 +60,7 @@ def french_operator_build(scratch_db, tmp: Path, scenario: str) -> Iterator[Fren
                 for e in outcome.get_asset_materialization_events()
             }
             with psycopg.connect(url) as conn:
-                yield FrenchBuild(url, score(conn, truth), row_counts)
+                yield FrenchBuild(url, score(conn, truth), row_counts, outcome.run_id)
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -152,9 +153,14 @@ def test_the_french_operators_clean_feeds_raise_no_exception_and_pass_every_chec
     assert result["anomalies"]["false_alarm_rate"] <= 0.05, result["anomalies"]
 
 
-def test_each_dbt_table_carries_its_row_count_from_the_runs_own_warehouse(french_clean_build):
+def test_each_dbt_table_carries_its_row_count_and_its_steps_leave_no_dbt_target_behind(
+    french_clean_build,
+):
     """The build's warehouse is a scratch database, not the one the dbt manifest was parsed
-    with: the counts still come from it (dagster-dbt's own counting fails there)."""
+    with: the counts still come from it (dagster-dbt's own counting fails there). The dbt steps
+    succeeded, so their target directories are gone."""
+    leftovers = list((ROOT / "dbt" / "target").glob(f"*-{french_clean_build.run_id[:8]}-*"))
+    assert leftovers == []
     url, counts = french_clean_build.url, french_clean_build.row_counts
     with psycopg.connect(url) as conn:
         for asset, table in (

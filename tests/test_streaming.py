@@ -248,3 +248,13 @@ def test_catching_up_without_kafka_builds_nothing_and_fails_nothing(db_url):
     result = materialize([cdr_events], resources=unreachable)
     (event,) = result.get_asset_materialization_events()
     assert event.materialization.metadata["events"].value == 0
+
+
+def test_record_batch_crcs_are_checked_by_the_c_extension():
+    """kafka-python falls back to a pure-Python CRC-32C, the consume loop's largest cost, when
+    the `crc32c` extension is missing: the install must carry it."""
+    import crc32c
+    from kafka.record import util
+
+    assert util.crc32c_c is crc32c.crc32c
+    assert util.calc_crc32c(b"123456789") == 0xE3069283  # the CRC-32C check value
