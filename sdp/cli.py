@@ -768,18 +768,26 @@ def ui() -> None:
         *("dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(settings.dagster_port)),
     ]
     click.echo(f"Dagster UI on http://127.0.0.1:{settings.dagster_port} (Ctrl-C stops it)")
-    # its own session: a Ctrl-C reaches only this process, which asks `dagster dev` once to stop
-    # (a second interrupt would cut short its shutdown of the webserver and the daemon)
-    dev = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, start_new_session=True)
     stopping: list[int] = []
+    dev: subprocess.Popen | None = None
 
     def stop(signum: int, _frame) -> None:
         if not stopping:
             stopping.append(signum)
-            dev.send_signal(signal.SIGTERM)
+            if dev is not None:
+                dev.send_signal(signal.SIGTERM)
 
+    # Caught before `dagster dev` starts, so that it starts with both signals at their default.
+    # A signal ignored here stays ignored across exec: a background job of a non-interactive
+    # shell (CI, nohup) ignores SIGINT, and `dagster dev` handles SIGTERM as it handles SIGINT,
+    # so it ignored the stop too and was killed after the grace period (measured: 45 s lost).
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    # its own session: a Ctrl-C reaches only this process, which asks `dagster dev` once to stop
+    # (a second interrupt would cut short its shutdown of the webserver and the daemon)
+    dev = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, start_new_session=True)
+    if stopping:  # a signal arrived while it started
+        dev.send_signal(signal.SIGTERM)
     while not stopping and dev.poll() is None:
         time.sleep(0.5)
     try:

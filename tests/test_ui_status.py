@@ -1,5 +1,6 @@
 """`sdp status` tells what is running, not what is configured; `sdp ui` stops cleanly on
-SIGTERM and Ctrl-C; no password reaches the terminal, even with the exports of `sdp env`."""
+SIGTERM and Ctrl-C, even started with SIGINT ignored; no password reaches the terminal, even
+with the exports of `sdp env`."""
 
 from __future__ import annotations
 
@@ -66,8 +67,15 @@ def test_status_sees_the_ui_and_daemon_and_a_signal_stops_both(own_instance, sto
     env = own_instance
     before = status(env)["dagster"]
     assert before["ui"] == "not running" and before["daemon"].startswith("not running")
+    # started as a background job of a script is (CI's): with SIGINT ignored
     ui = subprocess.Popen(
-        [SDP, "ui"], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [SDP, "ui"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         wait_for(
@@ -86,6 +94,7 @@ def test_status_sees_the_ui_and_daemon_and_a_signal_stops_both(own_instance, sto
     assert ui.returncode == 0, output
     assert "Traceback" not in output, output
     assert "Dagster UI and daemon stopped" in output
+    assert "killed" not in output, "dagster dev ignored the stop and was killed"
     after = status(env)["dagster"]
     assert after["ui"] == "not running"
     port = int(env["SDP_DAGSTER_PORT"])
