@@ -74,6 +74,7 @@ bench: install
 	  $(TEST_ENV) $(BIN)/python benchmarks/kafka_stream.py && \
 	  $(TEST_ENV) $(BIN)/python benchmarks/dbt_build.py && \
 	  $(TEST_ENV) $(BIN)/python benchmarks/zingg_match.py && \
+	  $(TEST_ENV) $(BIN)/python benchmarks/febrl.py && \
 	  $(TEST_ENV) $(BIN)/python benchmarks/rca_scale.py && \
 	  $(TEST_ENV) $(BIN)/python benchmarks/rca_accuracy.py; status=$$?; \
 	  $(TEST_ENV) $(SDP) down >/dev/null; exit $$status

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import ipaddress
 import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -21,6 +24,7 @@ from sdp.scoring.matching import score_matching
 from sdp.settings import load_settings
 from sdp.zingg.configs import effective_config, load_model
 from sdp.zingg.pipeline import Reconciler
+from sdp.zingg.records import billing_record, crm_record
 from sdp.zingg.reviews import ReviewError, record_review, review_samples
 from sdp.zingg.runner import ZinggError, ZinggRunner, blocked_proxy
 
@@ -248,3 +252,32 @@ def test_a_failing_zingg_phase_reports_the_spark_error_not_just_an_exit_code(tmp
     assert "Zingg match on match.json failed" in message
     assert "nowhere.csv" in message or "Exception" in message
     assert json.loads(config.read_text())["modelId"] == "crm_dedupe"
+
+
+def test_billing_holder_names_are_compared_whole_never_split_on_a_space():
+    compound = billing_record("A1", "María García López", None, None, None, None, None)
+    company = billing_record("A2", "Northwind Logistics Ltd", None, None, None, None, None)
+    assert compound["name"] == "maria garcia lopez"
+    assert company["name"] == "northwind logistics ltd"
+    assert "first_name" not in compound and "last_name" not in compound
+    crm = crm_record("C1", "María", "García López", None, None, None, None, None, None)
+    assert crm["name"] == compound["name"]  # the link compares like with like
+
+
+def test_the_link_model_and_its_samples_compare_the_full_name():
+    link = load_model("link")
+    assert "name" in link.fields
+    assert not {"first_name", "last_name"} & set(link.fields)
+    with open(link.samples, newline="", encoding="utf-8") as fh:
+        assert set(link.fields) <= set(next(csv.reader(fh)))
+
+
+def test_the_febrl_benchmark_refuses_the_held_back_datasets():
+    bench = Path(__file__).resolve().parents[1] / "benchmarks" / "febrl.py"
+    run = subprocess.run(
+        [sys.executable, str(bench), "--datasets", "febrl2", "febrl4"],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 1
+    assert "febrl4: held back" in run.stderr and "Traceback" not in run.stderr

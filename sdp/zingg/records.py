@@ -11,6 +11,7 @@ import csv
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
+from datetime import date
 from pathlib import Path
 
 from psycopg import Connection
@@ -26,11 +27,11 @@ MATCH_FIELDS = (
     "city",
     "postcode",
 )
-# billing has no date of birth: the link compares what both systems hold
+# billing has no date of birth and holds one name (its account holder), so the link compares
+# what both systems hold: the full name, never a first and last name guessed by splitting it
 LINK_FIELDS = (
     "record_id",
-    "first_name",
-    "last_name",
+    "name",
     "email",
     "phone",
     "address",
@@ -79,32 +80,63 @@ def fold_address(value: str | None) -> str:
     return " ".join(_STREET_WORDS.get(w, w) for w in words)
 
 
-def split_holder(holder: str | None) -> tuple[str, str]:
-    """Billing's "First Last" (or "F. Last") as first and last name."""
-    words = fold_name(holder).split()
-    if not words:
-        return "", ""
-    return " ".join(words[:-1]), words[-1]
+def crm_record(
+    record_id: str,
+    first: str | None,
+    last: str | None,
+    dob: date | None,
+    email: str | None,
+    phone: str | None,
+    address: str | None,
+    city: str | None,
+    postcode: str | None,
+) -> dict[str, str]:
+    """A CRM customer as Zingg compares it (every field, for either model)."""
+    first_name, last_name = fold_name(first), fold_name(last)
+    return {
+        "record_id": record_id,
+        "first_name": first_name,
+        "last_name": last_name,
+        "name": f"{first_name} {last_name}".strip(),
+        "dob": dob.isoformat() if dob else "",
+        "email": (email or "").strip().lower(),
+        "phone": phone or "",
+        "address": fold_address(address),
+        "city": fold(city),
+        "postcode": fold(postcode).replace(" ", ""),
+    }
+
+
+def billing_record(
+    record_id: str,
+    holder: str | None,
+    email: str | None,
+    phone: str | None,
+    address: str | None,
+    city: str | None,
+    postcode: str | None,
+) -> dict[str, str]:
+    """A billing account as the link compares it: the holder's name whole, as billing has it
+    ("Mary Anne Smith", "M. Smith", "García López"; a company's name has no surname at all)."""
+    return {
+        "record_id": record_id,
+        "name": fold_name(holder),
+        "email": (email or "").strip().lower(),
+        "phone": phone or "",
+        "address": fold_address(address),
+        "city": fold(city),
+        "postcode": fold(postcode).replace(" ", ""),
+    }
 
 
 def crm_records(conn: Connection, fields: tuple[str, ...]) -> Iterator[dict[str, str]]:
     rows = conn.execute(
-        "select customer_id, first_name, last_name, date_of_birth, email, phone_e164,"
+        "select customer_id, first_name, last_name, date_of_birth, email,"
         " coalesce(phone_e164, phone_raw), address_line, city, postcode"
         " from staging.stg_crm__customers order by customer_id"
     )
-    for cid, first, last, dob, email, _, phone, address, city, postcode in rows:
-        record = {
-            "record_id": cid,
-            "first_name": fold_name(first),
-            "last_name": fold_name(last),
-            "dob": dob.isoformat() if dob else "",
-            "email": (email or "").strip().lower(),
-            "phone": phone or "",
-            "address": fold_address(address),
-            "city": fold(city),
-            "postcode": fold(postcode).replace(" ", ""),
-        }
+    for row in rows:
+        record = crm_record(*row)
         yield {f: record[f] for f in fields}
 
 
@@ -113,18 +145,8 @@ def billing_records(conn: Connection) -> Iterator[dict[str, str]]:
         "select account_id, holder_name, email, coalesce(phone_e164, phone_raw),"
         " billing_address, city, postcode from staging.stg_billing__accounts order by account_id"
     )
-    for account_id, holder, email, phone, address, city, postcode in rows:
-        first, last = split_holder(holder)
-        yield {
-            "record_id": account_id,
-            "first_name": first,
-            "last_name": last,
-            "email": (email or "").strip().lower(),
-            "phone": phone or "",
-            "address": fold_address(address),
-            "city": fold(city),
-            "postcode": fold(postcode).replace(" ", ""),
-        }
+    for row in rows:
+        yield billing_record(*row)
 
 
 def write_csv(path: Path, fields: tuple[str, ...], records: Iterable[dict[str, str]]) -> int:
