@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,10 +21,11 @@ import pytest
 
 from sdp.db import connect
 from sdp.dbt_cli import run_dbt
-from sdp.scoring.matching import score_matching
+from sdp.scoring.matching import blocking_recall, score_matching
 from sdp.settings import load_settings
+from sdp.zingg.blocking import Blocks
 from sdp.zingg.configs import effective_config, load_model
-from sdp.zingg.pipeline import Reconciler
+from sdp.zingg.pipeline import Reconciler, ZinggResult
 from sdp.zingg.records import billing_record, crm_record
 from sdp.zingg.reviews import ReviewError, record_review, review_samples
 from sdp.zingg.runner import ZinggError, ZinggRunner, blocked_proxy
@@ -200,6 +202,8 @@ class WatchedMatch:
     jvms: set[int]
     remote_addresses: set[str]
     proxy_requests: list[str]
+    result: ZinggResult
+    clusters: dict[str, list[str]]  # Zingg's own clusters (before the acceptance floor)
 
 
 @pytest.fixture(scope="module")
@@ -226,13 +230,18 @@ def second_match(default_build) -> WatchedMatch:
     try:
         with connect(url) as conn:
             runner = ZinggRunner(load_settings(), proxy_port=trap.port)
-            Reconciler(conn, load_settings(), runner).match()
+            result = Reconciler(conn, load_settings(), runner).match()
+            clusters: dict[str, list[str]] = defaultdict(list)
+            for customer, cluster in conn.execute(
+                "select customer_id, zingg_cluster from reconciliation.customer_matches"
+            ):
+                clusters[cluster].append(customer)
     finally:
         done.set()
         watcher.join()
         trap.server.close()
     rebuild_golden(url)
-    return WatchedMatch(before, jvms, seen, list(trap.requests))
+    return WatchedMatch(before, jvms, seen, list(trap.requests), result, dict(clusters))
 
 
 def test_a_zingg_run_contacts_no_address_but_loopback(second_match):
@@ -281,3 +290,43 @@ def test_the_febrl_benchmark_refuses_the_held_back_datasets():
     )
     assert run.returncode == 1
     assert "febrl4: held back" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_blocks_count_pairs_within_a_source_for_a_dedupe_and_across_sources_for_a_link():
+    dedupe = Blocks(
+        {("crm", "a"): "1", ("crm", "b"): "1", ("crm", "c"): "1", ("crm", "d"): "2"}, ("crm", "crm")
+    )
+    assert dedupe.figures() == {"pairs_compared": 3, "blocks": 2, "largest_block": 3}
+    assert dedupe.compared({("a", "b"), ("a", "d")}) == {("a", "b")}
+    link = Blocks(
+        {("crm", "a"): "1", ("crm", "b"): "1", ("billing", "x"): "1", ("billing", "y"): "2"},
+        ("crm", "billing"),
+    )
+    assert link.pairs_compared == 2  # a-x and b-x; never a-b, both CRM
+    assert blocking_recall(link, {("a", "x"), ("a", "y")}) == {
+        "true_pairs": 2,
+        "true_pairs_compared": 1,
+        "blocking_recall": 0.5,
+    }
+
+
+def test_zingg_compares_only_records_of_one_block_and_reports_the_blocks_it_used(second_match):
+    """The hashes come from Zingg's own tree: each pair of a two-record cluster shares one."""
+    result = second_match.result
+    pairs = {
+        tuple(sorted(members)) for members in second_match.clusters.values() if len(members) == 2
+    }
+    assert pairs and result.blocks.compared(pairs) == pairs
+    assert result.blocks.figures()["pairs_compared"] >= len(pairs)
+    assert {p.phase for p in result.phases} >= {"match", "crm_dedupe-blocks"}
+
+
+def test_a_trained_model_says_which_fields_and_hash_functions_its_blocking_splits_on(
+    default_build,
+):
+    url, _ = default_build
+    with connect(url) as conn:
+        trained = Reconciler(conn, load_settings()).train("match")
+    assert trained.blocking.splits and trained.blocking.depth >= 1
+    assert set(trained.blocking.fields) <= set(load_model("match").fields) - {"record_id"}
+    assert (trained.directory / "blocking_tree.json").exists()

@@ -24,12 +24,15 @@ from sdp.generator import generate
 from sdp.operator import FILE_VARIABLE
 from sdp.scoring import score
 from sdp.scoring.controls import RA_KINDS
+from sdp.zingg.configs import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 PROFILE = ROOT / "scenarios" / "operators" / "fr-mobile.yaml"
 MAX_IMPACT_ERROR = 0.01
 F1_GOAL = 0.98
+# the share of true pairs Zingg's blocking lets its classifier see (issue goal 0.995)
+BLOCKING_RECALL_FLOOR = 0.95
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class FrenchBuild:
     score: dict  # what `sdp score` reports against the scenario's ground truth
     row_counts: dict  # asset -> the row count its materialization carried
     run_id: str
+    metadata: dict  # asset -> its materialization's metadata (reconciliation/*)
 
 
 @contextmanager
@@ -59,8 +63,13 @@ def french_operator_build(scratch_db, tmp: Path, scenario: str) -> Iterator[Fren
                 e.asset_key.to_user_string(): e.materialization.metadata.get(ROW_COUNT)
                 for e in outcome.get_asset_materialization_events()
             }
+            metadata = {
+                e.asset_key.to_user_string(): e.materialization.metadata
+                for e in outcome.get_asset_materialization_events()
+                if e.asset_key.path[0] == "reconciliation"
+            }
             with psycopg.connect(url) as conn:
-                yield FrenchBuild(url, score(conn, truth), row_counts, outcome.run_id)
+                yield FrenchBuild(url, score(conn, truth), row_counts, outcome.run_id, metadata)
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -99,6 +108,23 @@ def test_the_french_operators_customers_match_and_link(french_build):
     result = french_build.score
     for model in ("match", "link"):
         assert result["matching"][model]["f1"] >= F1_GOAL, result["matching"]
+
+
+def test_match_and_link_report_what_their_blocking_compared_and_the_model_what_it_splits_on(
+    french_build,
+):
+    for model, table in (("match", "customer_matches"), ("link", "customer_links")):
+        figures = french_build.metadata[f"reconciliation/{table}"]
+        compared = figures["true_pairs_compared"].value
+        assert figures["pairs_compared"].value > 0 and figures["blocks"].value > 1
+        assert 0 < compared <= figures["true_pairs"].value
+        assert figures["blocking_recall"].value == round(compared / figures["true_pairs"].value, 4)
+        assert figures["blocking_recall"].value >= BLOCKING_RECALL_FLOOR, (model, figures)
+        trained = french_build.metadata[f"reconciliation/{model}_model"]
+        fields = set(load_model(model).fields) - {"record_id"}
+        split_on = trained["blocking_fields"].value.split(", ")
+        assert split_on and set(split_on) <= fields, split_on
+        assert "| field | hash function |" in trained["blocking_tree"].value
 
 
 def test_the_french_operators_quality_incidents_are_flagged_without_false_alarms(french_build):

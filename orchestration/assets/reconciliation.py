@@ -17,7 +17,7 @@ from dagster import (
 
 from orchestration.resources import EventBusResource, LandingResource, WarehouseResource
 from sdp.events import envelope
-from sdp.scoring.matching import score_matching
+from sdp.scoring.matching import blocking_recall, score_matching, truth_pairs
 from sdp.settings import load_settings
 from sdp.zingg.configs import load_model
 from sdp.zingg.pipeline import Reconciler, TrainedModel, ZinggResult
@@ -27,8 +27,13 @@ def _metadata(
     context: AssetExecutionContext, result: ZinggResult, conn, model: str, landing: LandingResource
 ) -> dict:
     retrained = any(p.phase == "train" for p in result.phases)
+    blocking = result.blocks.figures()
     metadata = {
         "records_compared": MetadataValue.int(result.records),
+        # what Zingg's blocking let the classifier see: a pair in no common block is never matched
+        "pairs_compared": MetadataValue.int(blocking["pairs_compared"]),
+        "blocks": MetadataValue.int(blocking["blocks"]),
+        "largest_block": MetadataValue.int(blocking["largest_block"]),
         "output_rows": MetadataValue.int(result.output_rows),
         "model_fingerprint": MetadataValue.text(result.fingerprint),
         "retrained": MetadataValue.bool(retrained),
@@ -41,12 +46,18 @@ def _metadata(
         ),
     }
     truth = landing.root() / "ground_truth.json"
+    context.log.info(f"{model} blocking: {blocking}")
     if truth.exists():  # a generated scenario: show how right the answer is
-        figures = score_matching(conn, json.loads(truth.read_text())).get(model, {})
+        answers = json.loads(truth.read_text())
+        figures = score_matching(conn, answers).get(model, {})
         for name in ("precision", "recall", "f1"):
             if name in figures:
                 metadata[f"{model}_{name}"] = MetadataValue.float(float(figures[name]))
-        context.log.info(f"{model} against the ground truth: {figures}")
+        compared = blocking_recall(result.blocks, truth_pairs(answers)[model])
+        metadata["true_pairs"] = MetadataValue.int(compared["true_pairs"])
+        metadata["true_pairs_compared"] = MetadataValue.int(compared["true_pairs_compared"])
+        metadata["blocking_recall"] = MetadataValue.float(float(compared["blocking_recall"]))
+        context.log.info(f"{model} against the ground truth: {figures}, blocking: {compared}")
     return metadata
 
 
@@ -67,6 +78,7 @@ def _emit(
         "model_fingerprint": result.fingerprint,
         "retrained": any(p.phase == "train" for p in result.phases),
         "seconds": round(sum(p.seconds for p in result.phases), 1),
+        **result.blocks.figures(),
         **figures,
     }
     event = envelope(
@@ -102,6 +114,9 @@ def _model_metadata(trained: TrainedModel) -> dict:
         "reviewed_pairs": MetadataValue.int(trained.reviewed_pairs),
         "records_seen": MetadataValue.int(trained.records),
         "model_directory": MetadataValue.path(str(trained.directory)),
+        # the learnt blocking: records compare only when they agree on these hashes
+        "blocking_fields": MetadataValue.text(", ".join(trained.blocking.fields)),
+        "blocking_tree": MetadataValue.md(trained.blocking.markdown()),
         "training_seconds": MetadataValue.float(
             round(sum(p.seconds for p in trained.phases), 1) + 0.0
         ),

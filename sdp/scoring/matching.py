@@ -14,6 +14,8 @@ from itertools import combinations
 
 from psycopg import Connection
 
+from sdp.zingg.blocking import Blocks
+
 
 def pair_metrics(predicted: set[tuple[str, str]], truth: set[tuple[str, str]]) -> dict:
     hits = len(predicted & truth)
@@ -41,6 +43,24 @@ def cluster_pairs(memberships: Iterable[tuple[str, str]]) -> set[tuple[str, str]
     }
 
 
+def truth_pairs(truth: dict) -> dict[str, set[tuple[str, str]]]:
+    """The true pairs of each model: CRM duplicates (sorted ids) and CRM -> billing links."""
+    return {
+        "match": {tuple(sorted(p)) for p in truth["duplicates"]["crm_crm"]},  # type: ignore[misc]
+        "link": {(c, a) for c, a in truth["duplicates"]["crm_billing"]},
+    }
+
+
+def blocking_recall(blocks: Blocks, true_pairs: set[tuple[str, str]]) -> dict:
+    """How many true pairs Zingg's blocking put in one block, i.e. ever compared."""
+    compared = blocks.compared(true_pairs)
+    return {
+        "true_pairs": len(true_pairs),
+        "true_pairs_compared": len(compared),
+        "blocking_recall": round(len(compared) / len(true_pairs), 4) if true_pairs else 1.0,
+    }
+
+
 def score_matching(conn: Connection, truth: dict) -> dict:
     matched = conn.execute("select exists (select from reconciliation.customer_matches)")
     if not matched.fetchone()[0]:
@@ -59,9 +79,8 @@ def score_matching(conn: Connection, truth: dict) -> dict:
         )
         for peer in members.get(cluster_of.get(customer, ""), [customer]) or [customer]
     }
-    match_truth = {tuple(sorted(p)) for p in truth["duplicates"]["crm_crm"]}
-    link_truth = {(c, a) for c, a in truth["duplicates"]["crm_billing"]}
+    pairs = truth_pairs(truth)
     return {
-        "match": pair_metrics(cluster_pairs(memberships), match_truth),  # type: ignore[arg-type]
-        "link": pair_metrics(links, link_truth),
+        "match": pair_metrics(cluster_pairs(memberships), pairs["match"]),  # type: ignore[arg-type]
+        "link": pair_metrics(links, pairs["link"]),
     }

@@ -23,6 +23,14 @@ from psycopg import Connection
 
 from sdp.db import replace_rows
 from sdp.settings import Settings
+from sdp.zingg.blocking import (
+    TREE_FILE,
+    BlockingTree,
+    Blocks,
+    inspect_blocks,
+    inspect_tree,
+    read_tree,
+)
 from sdp.zingg.configs import ZinggModel, effective_config, load_model
 from sdp.zingg.records import (
     LINK_FIELDS,
@@ -44,6 +52,7 @@ class ZinggResult:
     records: int
     output_rows: int
     phases: tuple[PhaseRun, ...]
+    blocks: Blocks  # the block of every record this run compared
 
 
 @dataclass(frozen=True)
@@ -56,11 +65,12 @@ class TrainedModel:
     labelled_pairs: int
     reviewed_pairs: int
     records: int
-    phases: tuple[PhaseRun, ...]  # empty: the model on disk was already current
+    blocking: BlockingTree  # what the learnt blocking splits on
+    phases: tuple[PhaseRun, ...]  # no train phase: the model on disk was already current
 
     @property
     def retrained(self) -> bool:
-        return bool(self.phases)
+        return any(p.phase == "train" for p in self.phases)
 
 
 def _read_output(directory: Path) -> list[dict[str, str]]:
@@ -119,9 +129,12 @@ class Reconciler:
         records += write_csv(billing, LINK_FIELDS, billing_records(self.conn))
         return {"crm": crm, "billing": billing}, records
 
-    def _train_if_stale(self, model: ZinggModel, force: bool = False) -> tuple[TrainedModel, Path]:
+    def _train_if_stale(
+        self, model: ZinggModel, force: bool = False
+    ) -> tuple[TrainedModel, Path, dict[str, Path]]:
         """Export and write the effective config; train when the config, the shipped samples
-        or the reviewed pairs changed since the model on disk (or when forced)."""
+        or the reviewed pairs changed since the model on disk (or when forced), and read the
+        blocking tree of a new model (kept beside it)."""
         inputs, records = self._export(model)
         reviews = review_samples(
             self.conn, model, self.work / "input" / f"{model.name}-reviews.csv"
@@ -137,32 +150,43 @@ class Reconciler:
             phases = (self.runner.run("train", config),)
             stamp.parent.mkdir(parents=True, exist_ok=True)
             stamp.write_text(fingerprint)
+        directory = self.work / "models" / model.template["modelId"]
+        if phases or not (directory / TREE_FILE).exists():
+            tree, inspection = inspect_tree(self.runner, directory)
+            phases = (*phases, inspection)
+        else:
+            tree = read_tree(directory / TREE_FILE)
         reviewed = _labelled_pairs(reviews)
         trained = TrainedModel(
             model=model.name,
             fingerprint=fingerprint,
-            directory=self.work / "models" / model.template["modelId"],
+            directory=directory,
             labelled_pairs=_labelled_pairs(model.samples) + reviewed,
             reviewed_pairs=reviewed,
             records=records,
+            blocking=tree,
             phases=phases,
         )
-        return trained, config
+        return trained, config, inputs
 
     def train(self, name: str, force: bool = False) -> TrainedModel:
         """Bring model `name` up to date (see `_train_if_stale`)."""
         return self._train_if_stale(load_model(name), force)[0]
 
-    def _run(self, name: str) -> tuple[list[dict[str, str]], TrainedModel, tuple[PhaseRun, ...]]:
+    def _run(
+        self, name: str
+    ) -> tuple[list[dict[str, str]], TrainedModel, tuple[PhaseRun, ...], Blocks]:
         # training here is a no-op when the model asset already brought the model up to date
-        trained, config = self._train_if_stale(load_model(name))
+        model = load_model(name)
+        trained, config, inputs = self._train_if_stale(model)
         output = self.work / "output" / name
         shutil.rmtree(output, ignore_errors=True)
         phase = self.runner.run(name, config)
-        return _read_output(output), trained, (*trained.phases, phase)
+        blocks, inspection = inspect_blocks(self.runner, trained.directory, inputs, model.fields)
+        return _read_output(output), trained, (*trained.phases, phase, inspection), blocks
 
     def match(self) -> ZinggResult:
-        rows, trained, phases = self._run("match")
+        rows, trained, phases, blocks = self._run("match")
         min_score = load_model("match").min_score
         fingerprint = trained.fingerprint
 
@@ -194,10 +218,10 @@ class Reconciler:
                 for row in rows
             ),
         )
-        return ZinggResult("match", fingerprint, trained.records, len(rows), phases)
+        return ZinggResult("match", fingerprint, trained.records, len(rows), phases, blocks)
 
     def link(self) -> ZinggResult:
-        rows, trained, phases = self._run("link")
+        rows, trained, phases, blocks = self._run("link")
         fingerprint = trained.fingerprint
         # Zingg tags each output row with the pipe it came from (z_zsource: crm or billing)
         clusters: dict[str, dict[str, list[tuple[str, float | None]]]] = defaultdict(
@@ -224,4 +248,4 @@ class Reconciler:
             ("customer_id", "account_id", "z_cluster", "z_score", "model_fingerprint"),
             ((*link, fingerprint) for link in links),
         )
-        return ZinggResult("link", fingerprint, trained.records, len(links), phases)
+        return ZinggResult("link", fingerprint, trained.records, len(links), phases, blocks)

@@ -112,7 +112,8 @@ class ZinggRunner:
             return ["--conf", "spark.sql.adaptive.enabled=false"]
         return []
 
-    def command(self, phase: str, config: Path) -> list[str]:
+    def _spark(self) -> list[str]:
+        """spark-submit and the settings every job on Zingg's jar runs with."""
         jar = zingg_jar()
         local_dir = self.work / "spark-tmp"
         local_dir.mkdir(parents=True, exist_ok=True)
@@ -145,9 +146,14 @@ class ZinggRunner:
             f"spark.sql.warehouse.dir={self.work / 'spark-warehouse'}",
             "--driver-class-path",
             str(jar),
+        ]
+
+    def command(self, phase: str, config: Path) -> list[str]:
+        return [
+            *self._spark(),
             "--class",
             "zingg.spark.client.SparkClient",
-            str(jar),
+            str(zingg_jar()),
             "--phase",
             phase,
             "--conf",
@@ -169,13 +175,26 @@ class ZinggRunner:
     def run(self, phase: str, config: Path) -> PhaseRun:
         if phase not in PHASES:
             raise ZinggError(f"unknown Zingg phase {phase!r}: one of {', '.join(PHASES)}")
+        return self._submit(
+            self.command(phase, config),
+            phase,
+            f"{phase} on {config.name}",
+            f"{config.stem}-{phase}",
+        )
+
+    def run_script(self, script: Path, args: list[str], label: str) -> PhaseRun:
+        """A PySpark script beside Zingg's classes (`sdp.zingg.blocking_job`), as a phase is."""
+        command = [*self._spark(), "--jars", str(zingg_jar()), str(script), *args]
+        return self._submit(command, label, f"{label} ({script.name})", label)
+
+    def _submit(self, command: list[str], phase: str, what: str, name: str) -> PhaseRun:
         logs = self.work / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        log = logs / f"{config.stem}-{phase}.log"
+        log = logs / f"{name}.log"
         started = time.perf_counter()
         with open(log, "w") as out:
             process = subprocess.Popen(
-                self.command(phase, config),
+                command,
                 env=self.environment(),
                 cwd=self.work,
                 stdout=out,
@@ -188,12 +207,10 @@ class ZinggRunner:
         if code < 0:  # killed (out of memory, an operator, a host going down): say by what
             tail = "\n".join(log.read_text(errors="replace").strip().splitlines()[-12:])
             raise ZinggError(
-                f"Zingg {phase} on {config.name} was killed by {signal.Signals(-code).name}; "
+                f"Zingg {what} was killed by {signal.Signals(-code).name}; "
                 f"its last lines:\n{tail}\nfull log: {log}"
             )
         if code != 0:
             summary = _failure_summary(log.read_text(errors="replace"))
-            raise ZinggError(
-                f"Zingg {phase} on {config.name} failed (exit {code}):\n{summary}\nfull log: {log}"
-            )
+            raise ZinggError(f"Zingg {what} failed (exit {code}):\n{summary}\nfull log: {log}")
         return PhaseRun(phase, seconds, log, usage.ru_maxrss / 1024)
