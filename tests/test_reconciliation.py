@@ -7,6 +7,7 @@ import csv
 import ipaddress
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from sdp.dbt_cli import run_dbt
 from sdp.scoring.matching import blocking_recall, score_matching
 from sdp.settings import load_settings
 from sdp.zingg.blocking import Blocks
-from sdp.zingg.configs import effective_config, load_model
+from sdp.zingg.configs import CONFIG_DIR, ZinggConfigError, effective_config, load_model
 from sdp.zingg.pipeline import Reconciler, ZinggResult
 from sdp.zingg.records import billing_record, crm_record
 from sdp.zingg.reviews import ReviewError, record_review, review_samples
@@ -330,3 +331,71 @@ def test_a_trained_model_says_which_fields_and_hash_functions_its_blocking_split
     assert trained.blocking.splits and trained.blocking.depth >= 1
     assert set(trained.blocking.fields) <= set(load_model("match").fields) - {"record_id"}
     assert (trained.directory / "blocking_tree.json").exists()
+
+
+def test_doubtful_scores_are_flagged_around_the_floor_and_queued_until_a_reviewer_decides(
+    default_build,
+):
+    url, _ = default_build
+    match, link = load_model("match"), load_model("link")
+    with psycopg.connect(url) as conn:
+        records = conn.execute(
+            "select customer_id, zingg_cluster, z_max_score, doubtful"
+            " from reconciliation.customer_matches"
+        ).fetchall()
+        links = conn.execute(
+            "select customer_id, account_id, z_score, accepted, doubtful"
+            " from reconciliation.customer_links"
+        ).fetchall()
+        queue = conn.execute(
+            "select model, left_id, right_id from reconciliation.review_queue"
+        ).fetchall()
+    assert all(doubtful == match.doubtful(score) for _, _, score, doubtful in records)
+    assert all(
+        (accepted, doubtful) == (link.accepts(score), link.doubtful(score))
+        for _, _, score, accepted, doubtful in links
+    )
+    cluster_of = {customer: cluster for customer, cluster, _, _ in records}
+    expected = {
+        ("match", *sorted((customer, other)))
+        for customer, cluster, _, doubtful in records
+        if doubtful
+        for other, other_cluster, _, _ in records
+        if other_cluster == cluster and other != customer
+    } | {("link", c, a) for c, a, _, _, doubtful in links if doubtful}
+    assert set(queue) == expected and len(queue) == len(expected)
+    assert all(m != "match" or cluster_of[a] == cluster_of[b] for m, a, b in queue)
+    if not queue:  # the build had nothing doubtful: decide a confident pair instead
+        pair = next(iter(sorted({("match", *sorted(p)) for p in _cluster_pairs(records)})))
+    else:
+        pair = sorted(queue)[0]
+    with connect(url) as conn:
+        record_review(conn, pair[0], pair[1], pair[2], "confirmed", "analyst", "same person")
+    try:
+        run = run_dbt(url, "build", "--select", "review_queue")
+        assert run.returncode == 0, run.stdout[-3000:]
+        with psycopg.connect(url) as conn:
+            left = conn.execute(
+                "select model, left_id, right_id from reconciliation.review_queue"
+            ).fetchall()
+        assert set(left) == expected - {pair}
+    finally:
+        with connect(url) as conn:
+            conn.execute("delete from reconciliation.match_reviews")
+        run_dbt(url, "build", "--select", "review_queue")
+
+
+def _cluster_pairs(records) -> set[tuple[str, str]]:
+    clusters: dict[str, list[str]] = defaultdict(list)
+    for customer, cluster, _, _ in records:
+        clusters[cluster].append(customer)
+    return {(a, b) for m in clusters.values() for a in m for b in m if a < b}
+
+
+def test_a_review_margin_outside_zero_to_one_is_refused_naming_the_file(tmp_path):
+    shutil.copytree(CONFIG_DIR, tmp_path, dirs_exist_ok=True)
+    config = json.loads((tmp_path / "match.json").read_text())
+    config["platform"]["reviewMargin"] = 1.5
+    (tmp_path / "match.json").write_text(json.dumps(config))
+    with pytest.raises(ZinggConfigError, match=r"match\.json: platform\.reviewMargin 1\.5"):
+        load_model("match", tmp_path)

@@ -236,7 +236,8 @@ def customer_matches(
     op_tags=FIRST_WHEN_READY,
     description=(
         "Zingg link of CRM customers to billing accounts (`zingg_configs/link.json`): one row "
-        "per (customer, account) pair with its score in `reconciliation.customer_links`, from "
+        "per (customer, account) pair Zingg clustered, with its score, whether it reached the "
+        "acceptance floor and whether it is doubtful, in `reconciliation.customer_links`, from "
         "the current `reconciliation/link_model`."
     ),
 )
@@ -250,7 +251,9 @@ def customer_links(
         context.log.info("Zingg link: exporting CRM customers and billing accounts")
         result = Reconciler(conn, load_settings()).link()
         metadata = _metadata(context, result, conn, "link", landing)
-        links = conn.execute("select count(*) from reconciliation.customer_links").fetchone()[0]
+        links = conn.execute(
+            "select count(*) from reconciliation.customer_links where accepted"
+        ).fetchone()[0]
         _emit(context, conn, events, "link", result, {"links": links})
     return MaterializeResult(metadata=metadata)
 

@@ -75,7 +75,7 @@ def score_matching(conn: Connection, truth: dict) -> dict:
     links = {
         (peer, account)
         for customer, account in conn.execute(
-            "select customer_id, account_id from reconciliation.customer_links"
+            "select customer_id, account_id from reconciliation.customer_links where accepted"
         )
         for peer in members.get(cluster_of.get(customer, ""), [customer]) or [customer]
     }

@@ -29,6 +29,8 @@ class ZinggModel:
     samples: Path
     # the platform's acceptance floor: a record whose best Zingg score is lower stays alone
     min_score: float
+    # a score this close to the floor (either side) is doubtful: listed for a reviewer
+    review_margin: float
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -41,6 +43,13 @@ class ZinggModel:
         if extra_samples is not None and extra_samples.exists():
             digest.update(extra_samples.read_bytes())
         return digest.hexdigest()[:16]
+
+    def accepts(self, score: float | None) -> bool:
+        """Zingg's decision stands unless its score is known and under the floor."""
+        return score is None or score >= self.min_score
+
+    def doubtful(self, score: float | None) -> bool:
+        return score is not None and abs(score - self.min_score) < self.review_margin
 
 
 def load_model(name: str, config_dir: Path = CONFIG_DIR) -> ZinggModel:
@@ -56,15 +65,17 @@ def load_model(name: str, config_dir: Path = CONFIG_DIR) -> ZinggModel:
             raise ZinggConfigError(f"{path}: missing {key!r}")
     platform = template.pop("platform", {})
     min_score = platform.get("minScore", 0.5)
-    if not isinstance(min_score, int | float) or not 0 <= min_score <= 1:
-        raise ZinggConfigError(f"{path}: platform.minScore {min_score!r} is not within 0..1")
+    review_margin = platform.get("reviewMargin", 0.15)
+    for key, value in (("minScore", min_score), ("reviewMargin", review_margin)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise ZinggConfigError(f"{path}: platform.{key} {value!r} is not within 0..1")
     fields = [f.get("fieldName") for f in template["fieldDefinition"]]
     if "record_id" not in fields:
         raise ZinggConfigError(f"{path}: a record_id field (DONT_USE) must carry the key")
     samples = config_dir / "training" / f"{name}.csv"
     if not samples.exists():
         raise ZinggConfigError(f"{samples}: labelled training samples are missing")
-    return ZinggModel(name, template, samples, float(min_score))
+    return ZinggModel(name, template, samples, float(min_score), float(review_margin))
 
 
 def _schema(fields: tuple[str, ...]) -> str:

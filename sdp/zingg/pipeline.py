@@ -2,13 +2,16 @@
 
 Results land in schema `reconciliation`: `customer_matches` (one row per CRM record with its
 Zingg cluster and scores) and `customer_links` (one row per CRM record ↔ billing account pair
-Zingg links, with its score). Each table is replaced whole in one transaction, so a re-run
-leaves the same shape and never a half-written result.
+Zingg put in one cluster, with its score). Each table is replaced whole in one transaction, so
+a re-run leaves the same shape and never a half-written result.
 
 Zingg clusters every pair its classifier leans towards, some only just. The model's acceptance
 floor (`platform.minScore` in `zingg_configs/<model>.json`, 0.5 by default) keeps a record out of
-its cluster when even its best score is lower, and drops links scored lower: a doubtful pair is
-left apart for a reviewer rather than merged into a golden customer.
+its cluster when even its best score is lower, and marks links scored lower as not accepted
+(golden customers ignore them). Scores within the review margin of the floor
+(`platform.reviewMargin`, 0.15) are marked doubtful on either side of it: dbt lists those pairs
+in `reconciliation.review_queue` for a reviewer, whose decision overrides Zingg and joins the
+next training.
 """
 
 from __future__ import annotations
@@ -187,12 +190,11 @@ class Reconciler:
 
     def match(self) -> ZinggResult:
         rows, trained, phases, blocks = self._run("match")
-        min_score = load_model("match").min_score
+        model = load_model("match")
         fingerprint = trained.fingerprint
 
         def accepted(row: dict[str, str]) -> str:
-            best = _score(row, "z_maxScore")
-            keep = best is None or best >= min_score
+            keep = model.accepts(_score(row, "z_maxScore"))
             return _cluster(row) if keep else f"solo:{row['record_id']}"
 
         replace_rows(
@@ -204,6 +206,7 @@ class Reconciler:
                 "zingg_cluster",
                 "z_min_score",
                 "z_max_score",
+                "doubtful",
                 "model_fingerprint",
             ),
             (
@@ -213,6 +216,7 @@ class Reconciler:
                     _cluster(row),
                     _score(row, "z_minScore"),
                     _score(row, "z_maxScore"),
+                    model.doubtful(_score(row, "z_maxScore")),
                     fingerprint,
                 )
                 for row in rows
@@ -234,18 +238,29 @@ class Reconciler:
             clusters[_cluster(row)][side].append(
                 (row["record_id"], _score(row, "z_score", "z_maxScore"))
             )
-        min_score = load_model("link").min_score
-        links = sorted(
-            (customer, account, cluster, score)
+        model = load_model("link")
+        pairs = sorted(
+            (customer, account, cluster, _pair_score(cs, bs))
             for cluster, members in clusters.items()
             for customer, cs in members["crm"]
             for account, bs in members["billing"]
-            if (score := _pair_score(cs, bs)) is None or score >= min_score
         )
         replace_rows(
             self.conn,
             f"{SCHEMA}.customer_links",
-            ("customer_id", "account_id", "z_cluster", "z_score", "model_fingerprint"),
-            ((*link, fingerprint) for link in links),
+            (
+                "customer_id",
+                "account_id",
+                "z_cluster",
+                "z_score",
+                "accepted",
+                "doubtful",
+                "model_fingerprint",
+            ),
+            (
+                (*pair, model.accepts(pair[3]), model.doubtful(pair[3]), fingerprint)
+                for pair in pairs
+            ),
         )
-        return ZinggResult("link", fingerprint, trained.records, len(links), phases, blocks)
+        links = sum(1 for pair in pairs if model.accepts(pair[3]))
+        return ZinggResult("link", fingerprint, trained.records, links, phases, blocks)

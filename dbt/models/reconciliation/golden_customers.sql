@@ -13,8 +13,8 @@
 --   email: the most recently updated valid email, else the most recent one
 --   phone: the most recently updated number that normalizes to E.164
 --   segment: business wins over consumer (a business relationship is the one billed)
---   billing accounts: every account linked to any record of the group (Zingg's links less
---   rejected pairs, plus confirmed pairs)
+--   billing accounts: every account linked to any record of the group (Zingg's links that
+--   reached the acceptance floor, less rejected pairs, plus confirmed pairs)
 with recursive customers as (
     select * from {{ ref('stg_crm__customers') }}
 ),
@@ -122,7 +122,7 @@ survivors as (
 links as (
     select l.customer_id, l.account_id
     from {{ source('reconciliation', 'customer_links') }} as l
-    where not exists (
+    where l.accepted and not exists (
         select 1
         from {{ source('reconciliation', 'match_reviews') }} as r
         where r.model = 'link' and r.decision = 'rejected'
