@@ -29,7 +29,8 @@ from sdp.db import connect, scratch_database
 from sdp.dbt_cli import run_dbt
 from sdp.generator import generate
 from sdp.ingest.partition import load_partition
-from sdp.operator import FILE_VARIABLE
+from sdp.numbering import refresh
+from sdp.operator import FILE_VARIABLE, load_profile
 from sdp.runtime.services import warehouse_url
 from sdp.scoring.matching import blocking_recall, pair_metrics, score_matching, truth_pairs
 from sdp.settings import load_settings
@@ -51,6 +52,8 @@ def build(url: str, landing: Path, scenario: str, customers: int) -> dict:
         for entity in (contract.entity("crm", "customers"), contract.entity("billing", "accounts")):
             for day in sorted({p.name[3:] for p in landing.glob("crm/customers/dt=*")}):
                 load_partition(conn, landing, entity, day)
+        # as the pipeline does before staging: the raw phone values read as E.164 numbers
+        refresh(conn, load_profile().country)
     run = run_dbt(url, "run", "--quiet", "--select", "stg_crm__customers", "stg_billing__accounts")
     if run.returncode:
         raise SystemExit(f"dbt run failed:\n{run.stdout[-3000:]}")
