@@ -32,6 +32,8 @@ from sdp.scoring.matching import blocking_recall, pair_metrics
 from sdp.settings import load_settings
 from sdp.zingg.blocking import Blocks, inspect_blocks
 from sdp.zingg.configs import effective_config, load_model
+from sdp.zingg.passes import replicate
+from sdp.zingg.pipeline import merge_copies
 from sdp.zingg.records import MATCH_FIELDS, crm_record, write_csv
 from sdp.zingg.runner import ZinggRunner
 
@@ -71,7 +73,7 @@ def zingg_pairs(records: list[dict[str, str]], home: Path) -> tuple[set, dict[st
     settings = load_settings({**os.environ, "SDP_HOME": str(home)})
     model = load_model("match")
     export = home / "zingg" / "input" / "records.csv"
-    write_csv(export, MATCH_FIELDS, records)
+    write_csv(export, MATCH_FIELDS, replicate(records, model.passes))
     config = effective_config(model, settings, {"crm": export}, [model.samples])
     runner = ZinggRunner(settings)
     seconds = {"train": runner.run("train", config).seconds}
@@ -79,14 +81,14 @@ def zingg_pairs(records: list[dict[str, str]], home: Path) -> tuple[set, dict[st
     shutil.rmtree(output, ignore_errors=True)
     seconds["match"] = runner.run("match", config).seconds
     model_dir = home / "zingg" / "models" / model.template["modelId"]
-    blocks, _ = inspect_blocks(runner, model_dir, {"crm": export}, model.fields)
-    clusters: dict[str, list[str]] = defaultdict(list)
+    blocks, _ = inspect_blocks(runner, model_dir, {"crm": export}, model.fields, model.original)
+    rows = []
     for part in sorted(output.glob("part-*.csv")):
         with open(part, newline="", encoding="utf-8") as fh:
-            for row in csv.DictReader(fh):
-                best = float(row["z_maxScore"]) if row.get("z_maxScore") else None
-                if model.accepts(best):  # the platform's floor
-                    clusters[row["z_cluster"]].append(row["record_id"])
+            rows.extend(csv.DictReader(fh))
+    clusters: dict[str, list[str]] = defaultdict(list)
+    for record, cluster, *_ in merge_copies(rows, model):  # as the pipeline reads Zingg
+        clusters[cluster].append(record)
     pairs = {tuple(sorted(p)) for m in clusters.values() for p in combinations(m, 2)}
     return pairs, seconds, blocks
 

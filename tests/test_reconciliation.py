@@ -294,13 +294,15 @@ def test_the_febrl_benchmark_refuses_the_held_back_datasets():
 
 
 def test_blocks_count_pairs_within_a_source_for_a_dedupe_and_across_sources_for_a_link():
+    one, two = frozenset("1"), frozenset("2")
     dedupe = Blocks(
-        {("crm", "a"): "1", ("crm", "b"): "1", ("crm", "c"): "1", ("crm", "d"): "2"}, ("crm", "crm")
+        {("crm", "a"): one, ("crm", "b"): one, ("crm", "c"): one, ("crm", "d"): two},
+        ("crm", "crm"),
     )
     assert dedupe.figures() == {"pairs_compared": 3, "blocks": 2, "largest_block": 3}
     assert dedupe.compared({("a", "b"), ("a", "d")}) == {("a", "b")}
     link = Blocks(
-        {("crm", "a"): "1", ("crm", "b"): "1", ("billing", "x"): "1", ("billing", "y"): "2"},
+        {("crm", "a"): one, ("crm", "b"): one, ("billing", "x"): one, ("billing", "y"): two},
         ("crm", "billing"),
     )
     assert link.pairs_compared == 2  # a-x and b-x; never a-b, both CRM

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,40 +73,46 @@ class BlockingTree:
 
 @dataclass(frozen=True)
 class Blocks:
-    """The block hash of every record a run matched, keyed by (source, record id).
+    """The blocks of every record a run matched, keyed by (source, record id): one block per
+    record from Zingg's tree, one per blocking pass when the model has passes.
 
     `sources` names the sides Zingg pairs: the same source twice for a dedupe (every two
     records of a block are compared), two sources for a link (only pairs across them)."""
 
-    hashes: dict[tuple[str, str], str]
+    hashes: dict[tuple[str, str], frozenset[str]]
     sources: tuple[str, str]
+
+    def _sizes(self) -> dict[str, Counter]:
+        sizes: dict[str, Counter] = defaultdict(Counter)
+        for (source, _), blocks in self.hashes.items():
+            for block in blocks:
+                sizes[block][source] += 1
+        return sizes
 
     @property
     def count(self) -> int:
-        return len(set(self.hashes.values()))
+        return len(self._sizes())
 
     @property
     def largest(self) -> int:
-        return max(Counter(self.hashes.values()).values(), default=0)
+        return max((sum(c.values()) for c in self._sizes().values()), default=0)
 
     @property
     def pairs_compared(self) -> int:
-        sizes: dict[str, Counter] = defaultdict(Counter)
-        for (source, _), block in self.hashes.items():
-            sizes[block][source] += 1
         left, right = self.sources
+        sizes = self._sizes().values()
         if left == right:
-            return sum((n := c[left]) * (n - 1) // 2 for c in sizes.values())
-        return sum(c[left] * c[right] for c in sizes.values())
+            return sum((n := c[left]) * (n - 1) // 2 for c in sizes)
+        return sum(c[left] * c[right] for c in sizes)
 
     def compared(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """Those of `pairs` (left id, right id) whose two records share a block."""
         left, right = self.sources
+        none: frozenset[str] = frozenset()
         return {
             (a, b)
             for a, b in pairs
-            if (block := self.hashes.get((left, a))) is not None
-            and block == self.hashes.get((right, b))
+            if self.hashes.get((left, a), none) & self.hashes.get((right, b), none)
         }
 
     def figures(self) -> dict[str, int]:
@@ -124,10 +130,15 @@ def read_tree(path: Path) -> BlockingTree:
         raise ZinggError(f"{path}: not a blocking tree Zingg's job wrote ({exc})") from exc
 
 
-def read_blocks(path: Path, sources: tuple[str, str]) -> Blocks:
+def read_blocks(
+    path: Path, sources: tuple[str, str], original: Callable[[str], str] = str
+) -> Blocks:
+    """`original` turns the id Zingg saw (a pass's copy) into the record's id."""
+    hashes: dict[tuple[str, str], set[str]] = defaultdict(set)
     with open(path, newline="", encoding="utf-8") as fh:
-        hashes = {(r["z_source"], r["record_id"]): r["z_hash"] for r in csv.DictReader(fh)}
-    return Blocks(hashes, sources)
+        for r in csv.DictReader(fh):
+            hashes[(r["z_source"], original(r["record_id"]))].add(r["z_hash"])
+    return Blocks({k: frozenset(v) for k, v in hashes.items()}, sources)
 
 
 def inspect_tree(runner: ZinggRunner, model_dir: Path) -> tuple[BlockingTree, PhaseRun]:
@@ -142,9 +153,13 @@ def inspect_tree(runner: ZinggRunner, model_dir: Path) -> tuple[BlockingTree, Ph
 
 
 def inspect_blocks(
-    runner: ZinggRunner, model_dir: Path, inputs: dict[str, Path], fields: tuple[str, ...]
+    runner: ZinggRunner,
+    model_dir: Path,
+    inputs: dict[str, Path],
+    fields: tuple[str, ...],
+    original: Callable[[str], str] = str,
 ) -> tuple[Blocks, PhaseRun]:
-    """The block of every record in `inputs` (source name -> the CSV Zingg matched; one
+    """The blocks of every record in `inputs` (source name -> the CSV Zingg matched; one
     source for a dedupe, two for a link, in the order of a pair)."""
     out = runner.work / "output" / f"{model_dir.name}-blocks.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -164,4 +179,4 @@ def inspect_blocks(
         f"{model_dir.name}-blocks",
     )
     names = list(inputs)
-    return read_blocks(out, (names[0], names[-1])), run
+    return read_blocks(out, (names[0], names[-1]), original), run

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sdp.settings import Settings
+from sdp.zingg.passes import BlockingPass, PassError, original_id, parse_passes
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "zingg_configs"
 MODELS = ("match", "link")
@@ -31,6 +32,8 @@ class ZinggModel:
     min_score: float
     # a score this close to the floor (either side) is doubtful: listed for a reviewer
     review_margin: float
+    # the keys a record is blocked on, one copy of it per key (none: Zingg's tree alone)
+    passes: tuple[BlockingPass, ...] = ()
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -43,6 +46,10 @@ class ZinggModel:
         if extra_samples is not None and extra_samples.exists():
             digest.update(extra_samples.read_bytes())
         return digest.hexdigest()[:16]
+
+    def original(self, zingg_id: str) -> str:
+        """The id of the record whose copy Zingg saw (itself when the model has no passes)."""
+        return original_id(zingg_id) if self.passes else zingg_id
 
     def accepts(self, score: float | None) -> bool:
         """Zingg's decision stands unless its score is known and under the floor."""
@@ -72,10 +79,14 @@ def load_model(name: str, config_dir: Path = CONFIG_DIR) -> ZinggModel:
     fields = [f.get("fieldName") for f in template["fieldDefinition"]]
     if "record_id" not in fields:
         raise ZinggConfigError(f"{path}: a record_id field (DONT_USE) must carry the key")
+    try:
+        passes = parse_passes(platform.get("blockingPasses"), tuple(fields), str(path))
+    except PassError as exc:
+        raise ZinggConfigError(str(exc)) from exc
     samples = config_dir / "training" / f"{name}.csv"
     if not samples.exists():
         raise ZinggConfigError(f"{samples}: labelled training samples are missing")
-    return ZinggModel(name, template, samples, float(min_score), float(review_margin))
+    return ZinggModel(name, template, samples, float(min_score), float(review_margin), passes)
 
 
 def _schema(fields: tuple[str, ...]) -> str:

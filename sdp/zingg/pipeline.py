@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import csv
 import shutil
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from sdp.zingg.blocking import (
     read_tree,
 )
 from sdp.zingg.configs import ZinggModel, effective_config, load_model
+from sdp.zingg.passes import Components, replicate
 from sdp.zingg.records import (
     LINK_FIELDS,
     MATCH_FIELDS,
@@ -94,10 +95,15 @@ def _score(row: dict[str, str], *names: str) -> float | None:
     return None
 
 
-def _pair_score(a: float | None, b: float | None) -> float | None:
-    """A link is as sure as its less sure side."""
+def _lowest(a: float | None, b: float | None) -> float | None:
+    """A link is as sure as its less sure side; a record's lowest score is its copies' lowest."""
     known = [s for s in (a, b) if s is not None]
     return min(known) if known else None
+
+
+def _highest(a: float | None, b: float | None) -> float | None:
+    known = [s for s in (a, b) if s is not None]
+    return max(known) if known else None
 
 
 def _cluster(row: dict[str, str]) -> str:
@@ -109,6 +115,52 @@ def _labelled_pairs(samples: Path | None) -> int:
         return 0
     with open(samples, newline="", encoding="utf-8") as fh:
         return len({row["z_cluster"] for row in csv.DictReader(fh)})
+
+
+def merge_copies(
+    rows: list[dict[str, str]], model: ZinggModel
+) -> list[tuple[str, str, str, float | None, float | None]]:
+    """Zingg's match output as one row per record: (record id, accepted cluster, Zingg's
+    cluster, lowest and best score).
+
+    With blocking passes a record comes back once per pass, in a cluster of each pass; the
+    clusters that share a record are one (sdp.zingg.passes.Components). A copy whose best
+    score is under the model's floor keeps out of its cluster; a record no accepted cluster
+    joins to another stays alone (`solo:<id>`). Zingg's cluster is the same join ignoring the
+    floor: the review queue pairs a doubtful record with the rest of it."""
+    accepted, zingg = Components(), Components()
+    accepted_members: dict[str, list[str]] = defaultdict(list)
+    zingg_members: dict[str, list[str]] = defaultdict(list)
+    low: dict[str, float | None] = {}
+    best: dict[str, float | None] = {}
+    for row in rows:
+        record = model.original(row["record_id"])
+        cluster = _cluster(row)
+        zingg_members[cluster].append(record)
+        top = _score(row, "z_maxScore")
+        if model.accepts(top):
+            accepted_members[cluster].append(record)
+        low[record] = _lowest(low.get(record, top), _score(row, "z_minScore"))
+        best[record] = _highest(best.get(record), top)
+    for members in accepted_members.values():
+        accepted.join(members)
+    for members in zingg_members.values():
+        zingg.join(members)
+    sizes = Counter(accepted.find(r) for r in best)
+
+    def named(components: Components, record: str) -> str:
+        return f"cluster:{components.find(record)}"
+
+    return [
+        (
+            record,
+            named(accepted, record) if sizes[accepted.find(record)] > 1 else f"solo:{record}",
+            named(zingg, record),
+            low[record],
+            best[record],
+        )
+        for record in sorted(best)
+    ]
 
 
 class Reconciler:
@@ -124,9 +176,9 @@ class Reconciler:
         inputs = self.work / "input"
         if model.name == "match":
             export = inputs / "crm_customers.csv"
-            return {"crm": export}, write_csv(
-                export, MATCH_FIELDS, crm_records(self.conn, MATCH_FIELDS)
-            )
+            records = list(crm_records(self.conn, MATCH_FIELDS))
+            write_csv(export, MATCH_FIELDS, replicate(records, model.passes))
+            return {"crm": export}, len(records)
         crm, billing = inputs / "link_crm.csv", inputs / "link_billing.csv"
         records = write_csv(crm, LINK_FIELDS, crm_records(self.conn, LINK_FIELDS))
         records += write_csv(billing, LINK_FIELDS, billing_records(self.conn))
@@ -185,18 +237,16 @@ class Reconciler:
         output = self.work / "output" / name
         shutil.rmtree(output, ignore_errors=True)
         phase = self.runner.run(name, config)
-        blocks, inspection = inspect_blocks(self.runner, trained.directory, inputs, model.fields)
+        blocks, inspection = inspect_blocks(
+            self.runner, trained.directory, inputs, model.fields, model.original
+        )
         return _read_output(output), trained, (*trained.phases, phase, inspection), blocks
 
     def match(self) -> ZinggResult:
         rows, trained, phases, blocks = self._run("match")
         model = load_model("match")
         fingerprint = trained.fingerprint
-
-        def accepted(row: dict[str, str]) -> str:
-            keep = model.accepts(_score(row, "z_maxScore"))
-            return _cluster(row) if keep else f"solo:{row['record_id']}"
-
+        records = merge_copies(rows, model)
         replace_rows(
             self.conn,
             f"{SCHEMA}.customer_matches",
@@ -209,20 +259,9 @@ class Reconciler:
                 "doubtful",
                 "model_fingerprint",
             ),
-            (
-                (
-                    row["record_id"],
-                    accepted(row),
-                    _cluster(row),
-                    _score(row, "z_minScore"),
-                    _score(row, "z_maxScore"),
-                    model.doubtful(_score(row, "z_maxScore")),
-                    fingerprint,
-                )
-                for row in rows
-            ),
+            ((*record, model.doubtful(record[4]), fingerprint) for record in records),
         )
-        return ZinggResult("match", fingerprint, trained.records, len(rows), phases, blocks)
+        return ZinggResult("match", fingerprint, trained.records, len(records), phases, blocks)
 
     def link(self) -> ZinggResult:
         rows, trained, phases, blocks = self._run("link")
@@ -240,7 +279,7 @@ class Reconciler:
             )
         model = load_model("link")
         pairs = sorted(
-            (customer, account, cluster, _pair_score(cs, bs))
+            (customer, account, cluster, _lowest(cs, bs))
             for cluster, members in clusters.items()
             for customer, cs in members["crm"]
             for account, bs in members["billing"]

@@ -16,8 +16,11 @@ from pathlib import Path
 
 from psycopg import Connection
 
+from sdp.zingg.passes import BLOCK_FIELD
+
 MATCH_FIELDS = (
     "record_id",
+    BLOCK_FIELD,  # set per copy by the blocking passes (sdp.zingg.passes)
     "first_name",
     "last_name",
     "dob",
@@ -95,6 +98,7 @@ def crm_record(
     first_name, last_name = fold_name(first), fold_name(last)
     return {
         "record_id": record_id,
+        BLOCK_FIELD: "",
         "first_name": first_name,
         "last_name": last_name,
         "name": f"{first_name} {last_name}".strip(),
