@@ -6,8 +6,8 @@ swaps and gaps. They are the platform's to measure on. FEBRL3 and FEBRL4 are the
 owner's held-back test: this benchmark refuses them, so that nothing is ever tuned on them.
 
 Zingg runs as the platform runs it: the shipped `zingg_configs/match.json` and its shipped
-training samples, the FEBRL records exported with the same folding as CRM customers, in a
-scratch `$SDP_HOME`. The baseline is recordlinkage's ECM classifier (unsupervised) on the same
+training samples, the FEBRL records exported with the same folding as CRM customers and copied
+once per blocking pass, the copies' clusters joined again, in a scratch `$SDP_HOME`. The baseline is recordlinkage's ECM classifier (unsupervised) on the same
 fields, with blocking on postcode, on date of birth and a sorted neighbourhood on surname.
 Goal: F1 ≥ 0.99 on each.
 """

@@ -2,8 +2,10 @@
 
 Results land in schema `reconciliation`: `customer_matches` (one row per CRM record with its
 Zingg cluster and scores) and `customer_links` (one row per CRM record ↔ billing account pair
-Zingg put in one cluster, with its score). Each table is replaced whole in one transaction, so
-a re-run leaves the same shape and never a half-written result.
+Zingg put in one cluster, with its score). Both models block in several passes
+(`sdp.zingg.passes`): Zingg sees a copy of each record per pass, and the results are read back
+per record, the clusters of its copies joined. Each table is replaced whole in one
+transaction, so a re-run leaves the same shape and never a half-written result.
 
 Zingg clusters every pair its classifier leans towards, some only just. The model's acceptance
 floor (`platform.minScore` in `zingg_configs/<model>.json`, 0.5 by default) keeps a record out of
@@ -180,9 +182,11 @@ class Reconciler:
             write_csv(export, MATCH_FIELDS, replicate(records, model.passes))
             return {"crm": export}, len(records)
         crm, billing = inputs / "link_crm.csv", inputs / "link_billing.csv"
-        records = write_csv(crm, LINK_FIELDS, crm_records(self.conn, LINK_FIELDS))
-        records += write_csv(billing, LINK_FIELDS, billing_records(self.conn))
-        return {"crm": crm, "billing": billing}, records
+        customers = list(crm_records(self.conn, LINK_FIELDS))
+        accounts = list(billing_records(self.conn))
+        write_csv(crm, LINK_FIELDS, replicate(customers, model.passes))
+        write_csv(billing, LINK_FIELDS, replicate(accounts, model.passes))
+        return {"crm": crm, "billing": billing}, len(customers) + len(accounts)
 
     def _train_if_stale(
         self, model: ZinggModel, force: bool = False
@@ -265,6 +269,7 @@ class Reconciler:
 
     def link(self) -> ZinggResult:
         rows, trained, phases, blocks = self._run("link")
+        model = load_model("link")
         fingerprint = trained.fingerprint
         # Zingg tags each output row with the pipe it came from (z_zsource: crm or billing)
         clusters: dict[str, dict[str, list[tuple[str, float | None]]]] = defaultdict(
@@ -275,15 +280,18 @@ class Reconciler:
             if side not in ("crm", "billing"):
                 raise ZinggError(f"link output row without a known source: {row}")
             clusters[_cluster(row)][side].append(
-                (row["record_id"], _score(row, "z_score", "z_maxScore"))
+                (model.original(row["record_id"]), _score(row, "z_score", "z_maxScore"))
             )
-        model = load_model("link")
-        pairs = sorted(
-            (customer, account, cluster, _lowest(cs, bs))
-            for cluster, members in clusters.items()
-            for customer, cs in members["crm"]
-            for account, bs in members["billing"]
-        )
+        # a pair met in several passes (one cluster each) counts once, as sure as its best pass
+        best: dict[tuple[str, str], tuple[str, float | None]] = {}
+        for cluster, members in clusters.items():
+            for customer, cs in members["crm"]:
+                for account, bs in members["billing"]:
+                    score = _lowest(cs, bs)
+                    known = best.get((customer, account))
+                    if known is None or (score or 0.0) > (known[1] or 0.0):
+                        best[(customer, account)] = (cluster, score)
+        pairs = sorted((*pair, cluster, score) for pair, (cluster, score) in best.items())
         replace_rows(
             self.conn,
             f"{SCHEMA}.customer_links",

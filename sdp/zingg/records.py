@@ -34,6 +34,7 @@ MATCH_FIELDS = (
 # what both systems hold: the full name, never a first and last name guessed by splitting it
 LINK_FIELDS = (
     "record_id",
+    BLOCK_FIELD,
     "name",
     "email",
     "phone",
@@ -124,6 +125,7 @@ def billing_record(
     ("Mary Anne Smith", "M. Smith", "García López"; a company's name has no surname at all)."""
     return {
         "record_id": record_id,
+        BLOCK_FIELD: "",
         "name": fold_name(holder),
         "email": (email or "").strip().lower(),
         "phone": phone or "",
