@@ -5,10 +5,11 @@ FEBRL1 (1,000 records, 500 true pairs) and FEBRL2 (5,000 records, 1,934 true pai
 swaps and gaps. They are the platform's to measure on. FEBRL3 and FEBRL4 are the product
 owner's held-back test: this benchmark refuses them, so that nothing is ever tuned on them.
 
-Zingg runs as the platform runs it: the shipped `zingg_configs/match.json` and its shipped
-training samples, the FEBRL records exported with the same folding as CRM customers and copied
-once per blocking pass, the copies' clusters joined again, in a scratch `$SDP_HOME`. The baseline is recordlinkage's ECM classifier (unsupervised) on the same
-fields, with blocking on postcode, on date of birth and a sorted neighbourhood on surname.
+Zingg runs as the platform runs it: the shipped `zingg_configs/match.json`, its shipped
+training samples and their namesakes, the FEBRL records exported with the same folding as CRM
+customers and copied once per blocking pass, the copies' clusters joined again, in a scratch
+`$SDP_HOME`. The baseline is recordlinkage's ECM classifier (unsupervised) on the same fields,
+with blocking on postcode, on date of birth and a sorted neighbourhood on surname.
 Goal: F1 ≥ 0.99 on each.
 """
 
@@ -36,6 +37,7 @@ from sdp.zingg.passes import replicate
 from sdp.zingg.pipeline import merge_copies
 from sdp.zingg.records import MATCH_FIELDS, crm_record, write_csv
 from sdp.zingg.runner import ZinggRunner
+from sdp.zingg.samples import namesakes
 
 DATASETS = ("febrl1", "febrl2")
 HELD_BACK = ("febrl3", "febrl4")
@@ -74,7 +76,9 @@ def zingg_pairs(records: list[dict[str, str]], home: Path) -> tuple[set, dict[st
     model = load_model("match")
     export = home / "zingg" / "input" / "records.csv"
     write_csv(export, MATCH_FIELDS, replicate(records, model.passes))
-    config = effective_config(model, settings, {"crm": export}, [model.samples])
+    twins = namesakes(model.samples, model.fields, model.names, export.with_name("namesakes.csv"))
+    samples = [model.samples, *([twins] if twins else [])]
+    config = effective_config(model, settings, {"crm": export}, samples)
     runner = ZinggRunner(settings)
     seconds = {"train": runner.run("train", config).seconds}
     output = home / "zingg" / "output" / "match"

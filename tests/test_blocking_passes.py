@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 
@@ -11,6 +12,7 @@ from sdp.zingg.blocking import Blocks
 from sdp.zingg.configs import CONFIG_DIR, ZinggConfigError, load_model
 from sdp.zingg.passes import BLOCK_FIELD, BlockingPass, Components, original_id, replicate
 from sdp.zingg.pipeline import merge_copies
+from sdp.zingg.samples import namesakes
 
 PASSES = (
     BlockingPass("postcode", "postcode", "value"),
@@ -101,4 +103,35 @@ def test_a_broken_blocking_pass_is_refused_naming_the_file_and_the_reason(tmp_pa
     config["platform"]["blockingPasses"] = passes
     (tmp_path / "match.json").write_text(json.dumps(config))
     with pytest.raises(ZinggConfigError, match=r"match\.json: .*" + reason.replace("'", ".")):
+        load_model("match", tmp_path)
+
+
+def test_each_true_pair_of_the_samples_gets_a_namesake_as_a_false_pair(tmp_path):
+    model = load_model("match")
+    assert model.names == ("first_name", "last_name")
+    out = namesakes(model.samples, model.fields, model.names, tmp_path / "namesakes.csv")
+    with open(model.samples, newline="", encoding="utf-8") as fh:
+        true_pairs = {r["z_cluster"] for r in csv.DictReader(fh) if r["z_isMatch"] == "1"}
+    with open(out, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    pairs: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        pairs.setdefault(row["z_cluster"], []).append(row)
+    assert len(pairs) == len(true_pairs) and all(r["z_isMatch"] == "0" for r in rows)
+    for person, namesake in pairs.values():
+        assert (person["first_name"], person["last_name"]) == (
+            namesake["first_name"],
+            namesake["last_name"],
+        )
+        assert (person["dob"], person["email"]) != (namesake["dob"], namesake["email"])
+    assert namesakes(model.samples, model.fields, (), tmp_path / "none.csv") is None
+
+
+def test_namesake_fields_that_are_not_match_fields_are_refused_naming_the_file(tmp_path):
+    shutil.copytree(CONFIG_DIR, tmp_path, dirs_exist_ok=True)
+    config = json.loads((tmp_path / "match.json").read_text())
+    config["platform"]["namesakeFields"] = ["surname"]
+    (tmp_path / "match.json").write_text(json.dumps(config))
+    refused = r"match\.json: platform\.namesakeFields \['surname'\]"
+    with pytest.raises(ZinggConfigError, match=refused):
         load_model("match", tmp_path)

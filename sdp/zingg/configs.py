@@ -34,17 +34,20 @@ class ZinggModel:
     review_margin: float
     # the keys a record is blocked on, one copy of it per key (none: Zingg's tree alone)
     passes: tuple[BlockingPass, ...] = ()
+    # the fields that name a person: namesakes of the true pairs are trained as false pairs
+    names: tuple[str, ...] = ()
 
     @property
     def fields(self) -> tuple[str, ...]:
         return tuple(f["fieldName"] for f in self.template["fieldDefinition"])
 
-    def fingerprint(self, extra_samples: Path | None = None) -> str:
+    def fingerprint(self, *extra_samples: Path | None) -> str:
         """Changes when the configuration or the training samples change: time to retrain."""
         digest = hashlib.sha256(json.dumps(self.template, sort_keys=True).encode())
         digest.update(self.samples.read_bytes())
-        if extra_samples is not None and extra_samples.exists():
-            digest.update(extra_samples.read_bytes())
+        for extra in extra_samples:
+            if extra is not None and extra.exists():
+                digest.update(extra.read_bytes())
         return digest.hexdigest()[:16]
 
     def original(self, zingg_id: str) -> str:
@@ -83,10 +86,15 @@ def load_model(name: str, config_dir: Path = CONFIG_DIR) -> ZinggModel:
         passes = parse_passes(platform.get("blockingPasses"), tuple(fields), str(path))
     except PassError as exc:
         raise ZinggConfigError(str(exc)) from exc
+    names = platform.get("namesakeFields", [])
+    if not isinstance(names, list) or not set(names) <= set(fields) - {"record_id"}:
+        raise ZinggConfigError(f"{path}: platform.namesakeFields {names!r} are not match fields")
     samples = config_dir / "training" / f"{name}.csv"
     if not samples.exists():
         raise ZinggConfigError(f"{samples}: labelled training samples are missing")
-    return ZinggModel(name, template, samples, float(min_score), float(review_margin), passes)
+    return ZinggModel(
+        name, template, samples, float(min_score), float(review_margin), passes, tuple(names)
+    )
 
 
 def _schema(fields: tuple[str, ...]) -> str:

@@ -47,6 +47,7 @@ from sdp.zingg.records import (
 )
 from sdp.zingg.reviews import review_samples
 from sdp.zingg.runner import PhaseRun, ZinggError, ZinggRunner
+from sdp.zingg.samples import namesakes
 
 SCHEMA = "reconciliation"
 
@@ -198,10 +199,11 @@ class Reconciler:
         reviews = review_samples(
             self.conn, model, self.work / "input" / f"{model.name}-reviews.csv"
         )
-        config = effective_config(
-            model, self.settings, inputs, [model.samples, *([reviews] if reviews else [])]
-        )
-        fingerprint = model.fingerprint(reviews)
+        twins = self.work / "input" / f"{model.name}-namesakes.csv"
+        derived = namesakes(model.samples, model.fields, model.names, twins)
+        extra = [p for p in (reviews, derived) if p is not None]
+        config = effective_config(model, self.settings, inputs, [model.samples, *extra])
+        fingerprint = model.fingerprint(*extra)
         stamp = self.work / "models" / f"{model.template['modelId']}.fingerprint"
         phases: tuple[PhaseRun, ...] = ()
         if force or not stamp.exists() or stamp.read_text() != fingerprint:
@@ -220,7 +222,7 @@ class Reconciler:
             model=model.name,
             fingerprint=fingerprint,
             directory=directory,
-            labelled_pairs=_labelled_pairs(model.samples) + reviewed,
+            labelled_pairs=_labelled_pairs(model.samples) + _labelled_pairs(derived) + reviewed,
             reviewed_pairs=reviewed,
             records=records,
             blocking=tree,
