@@ -16,7 +16,6 @@ Goal: F1 ≥ 0.99 on each.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import shutil
 import tempfile
@@ -34,7 +33,7 @@ from sdp.settings import load_settings
 from sdp.zingg.blocking import Blocks, inspect_blocks
 from sdp.zingg.configs import effective_config, load_model
 from sdp.zingg.passes import replicate
-from sdp.zingg.pipeline import merge_copies
+from sdp.zingg.pipeline import merge_copies, read_output
 from sdp.zingg.records import MATCH_FIELDS, crm_record, write_csv
 from sdp.zingg.runner import ZinggRunner
 from sdp.zingg.samples import namesakes
@@ -86,12 +85,9 @@ def zingg_pairs(records: list[dict[str, str]], home: Path) -> tuple[set, dict[st
     seconds["match"] = runner.run("match", config).seconds
     model_dir = home / "zingg" / "models" / model.template["modelId"]
     blocks, _ = inspect_blocks(runner, model_dir, {"crm": export}, model.fields, model.original)
-    rows = []
-    for part in sorted(output.glob("part-*.csv")):
-        with open(part, newline="", encoding="utf-8") as fh:
-            rows.extend(csv.DictReader(fh))
     clusters: dict[str, list[str]] = defaultdict(list)
-    for record, cluster, *_ in merge_copies(rows, model):  # as the pipeline reads Zingg
+    # read back as the pipeline reads Zingg
+    for record, cluster, *_ in merge_copies(read_output(output), model):
         clusters[cluster].append(record)
     pairs = {tuple(sorted(p)) for m in clusters.values() for p in combinations(m, 2)}
     return pairs, seconds, blocks

@@ -80,7 +80,7 @@ class TrainedModel:
         return any(p.phase == "train" for p in self.phases)
 
 
-def _read_output(directory: Path) -> list[dict[str, str]]:
+def read_output(directory: Path) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
     for part in sorted(directory.glob("part-*.csv")):
         with open(part, newline="", encoding="utf-8") as fh:
@@ -246,7 +246,7 @@ class Reconciler:
         blocks, inspection = inspect_blocks(
             self.runner, trained.directory, inputs, model.fields, model.original
         )
-        return _read_output(output), trained, (*trained.phases, phase, inspection), blocks
+        return read_output(output), trained, (*trained.phases, phase, inspection), blocks
 
     def match(self) -> ZinggResult:
         rows, trained, phases, blocks = self._run("match")
