@@ -806,5 +806,34 @@ def ui() -> None:
     sys.exit(code)
 
 
+@main.command("zingg-samples")
+@click.option(
+    "--recipe",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="defaults to zingg_configs/training/recipe.yaml",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="where match.csv and link.csv go; defaults to zingg_configs/training",
+)
+def zingg_samples(recipe: Path | None, out: Path | None) -> None:
+    """Write the Zingg training samples from their recipe and print the pairs per error type."""
+    from sdp.zingg.configs import CONFIG_DIR
+    from sdp.zingg.records import LINK_FIELDS, MATCH_FIELDS
+    from sdp.zingg.samples import RECIPE, RecipeError, build_samples, load_recipe, write_samples
+
+    try:
+        loaded = load_recipe(recipe or RECIPE)
+    except RecipeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    out = out or CONFIG_DIR / "training"
+    for model, fields in (("match", MATCH_FIELDS), ("link", LINK_FIELDS)):
+        samples = build_samples(model, loaded)
+        write_samples(out / f"{model}.csv", samples.rows, fields)
+        click.echo(samples.report())
+        click.echo(f"  written to {out / f'{model}.csv'}")
+
+
 if __name__ == "__main__":
     main()

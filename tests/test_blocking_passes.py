@@ -108,7 +108,7 @@ def test_a_broken_blocking_pass_is_refused_naming_the_file_and_the_reason(tmp_pa
 
 def test_each_true_pair_of_the_samples_gets_a_namesake_as_a_false_pair(tmp_path):
     model = load_model("match")
-    assert model.names == ("first_name", "last_name")
+    assert model.names == ("first_name", "last_name", "name_words")
     out = namesakes(model.samples, model.fields, model.names, tmp_path / "namesakes.csv")
     with open(model.samples, newline="", encoding="utf-8") as fh:
         true_pairs = {r["z_cluster"] for r in csv.DictReader(fh) if r["z_isMatch"] == "1"}
@@ -119,10 +119,7 @@ def test_each_true_pair_of_the_samples_gets_a_namesake_as_a_false_pair(tmp_path)
         pairs.setdefault(row["z_cluster"], []).append(row)
     assert len(pairs) == len(true_pairs) and all(r["z_isMatch"] == "0" for r in rows)
     for person, namesake in pairs.values():
-        assert (person["first_name"], person["last_name"]) == (
-            namesake["first_name"],
-            namesake["last_name"],
-        )
+        assert all(person[name] == namesake[name] for name in model.names)
         assert (person["dob"], person["email"]) != (namesake["dob"], namesake["email"])
     assert namesakes(model.samples, model.fields, (), tmp_path / "none.csv") is None
 

@@ -274,6 +274,14 @@ def test_billing_holder_names_are_compared_whole_never_split_on_a_space():
     assert crm["name"] == compound["name"]  # the link compares like with like
 
 
+def test_a_customer_entered_surname_first_still_agrees_on_the_words_of_the_name():
+    usual = crm_record("C1", "Benjamin", "McPhail", None, None, None, None, None, None)
+    swapped = crm_record("C2", "McPhail", "Benjamin", None, None, None, None, None, None)
+    assert usual["first_name"] != swapped["first_name"]
+    assert usual["name_words"] == swapped["name_words"] == "benjamin mcphail"
+    assert "name_words" in load_model("match").fields
+
+
 def test_the_link_model_and_its_samples_compare_the_full_name():
     link = load_model("link")
     assert "name" in link.fields

@@ -23,6 +23,8 @@ MATCH_FIELDS = (
     BLOCK_FIELD,  # set per copy by the blocking passes (sdp.zingg.passes)
     "first_name",
     "last_name",
+    # both names' words in alphabetical order: a person entered surname first still agrees here
+    "name_words",
     "dob",
     "email",
     "phone",
@@ -103,6 +105,7 @@ def crm_record(
         "first_name": first_name,
         "last_name": last_name,
         "name": f"{first_name} {last_name}".strip(),
+        "name_words": " ".join(sorted(f"{first_name} {last_name}".split())),
         "dob": dob.isoformat() if dob else "",
         "email": (email or "").strip().lower(),
         "phone": phone or "",
