@@ -507,6 +507,27 @@ def _typed(
     return typed, chosen
 
 
+def _second_record(
+    rng: random.Random,
+    model: str,
+    first: dict[str, str],
+    person: Person,
+    record_id: str,
+    keeps: Callable[[dict[str, str], dict[str, str]], bool],
+    recipe: Recipe,
+    errors: dict[str, float],
+    people: People,
+) -> tuple[dict[str, str], list[str]] | None:
+    """`person` typed with the recipe's errors until the record `keeps` what it must of
+    `first` (its errors with it); None when no draw of a thousand does."""
+    for _ in range(1000):
+        typed, chosen = _typed(rng, person, recipe, errors, people)
+        second = _render(model, typed, record_id, 1)
+        if keeps(first, second):
+            return second, chosen
+    return None
+
+
 def build_samples(model: str, recipe: Recipe) -> Samples:
     """The model's labelled pairs from the recipe: reproducible, the same rows every time."""
     fields = MATCH_FIELDS if model == "match" else LINK_FIELDS
@@ -518,13 +539,12 @@ def build_samples(model: str, recipe: Recipe) -> Samples:
     for n in range(recipe.positives):
         person = people.person(rng)
         a = _render(model, person, f"p{n}a", 0)
-        for _ in range(1000):
-            typed, chosen = _typed(rng, person, recipe, errors, people)
-            b = _render(model, typed, f"p{n}b", 1)
-            if _identifiable(a, b):
-                break
-        else:
+        drawn = _second_record(
+            rng, model, a, person, f"p{n}b", _identifiable, recipe, errors, people
+        )
+        if drawn is None:
             raise RecipeError(f"no draw of errors leaves true pair p{n} identifiable: {a}")
+        b, chosen = drawn
         coverage.update(chosen)
         if not person.email and not person.phone:
             coverage["no_email_or_phone"] += 1
@@ -540,11 +560,12 @@ def build_samples(model: str, recipe: Recipe) -> Samples:
             # are, only while it holds most of the identifying fields the first does: errors
             # befall every record, so an error (a gap above all) is never learnt as a sign
             a = _render(model, person, f"{kind}{n}a", 0)
-            for _ in range(1000):
-                typed, _ = _typed(rng, other, recipe, errors, people)
-                b = _render(model, typed, f"{kind}{n}b", 1)
-                if _holds_most(a, b):
-                    break
+            drawn = _second_record(
+                rng, model, a, other, f"{kind}{n}b", _holds_most, recipe, errors, people
+            )
+            if drawn is None:
+                raise RecipeError(f"no draw of errors leaves false pair {kind}{n} usable: {a}")
+            b, _ = drawn
             coverage[f"negative_{kind}"] += 1
             rows += pair_rows(f"{kind}{n}", False, a, b, fields)
     return Samples(model, rows, coverage)
